@@ -1,0 +1,110 @@
+/*
+ * core.h: the context core as the hooks see it.
+ *
+ * The core owns each thread's current context and the three inheritance
+ * modes; it knows nothing of hooks.  Hook families call only what is here.
+ *
+ * A handle (ctxshim_ctx_t *) is what a child inherits: in copy mode an
+ * immutable map (a snapshot), in share and chain modes a reference to the
+ * parent's mutable box.  The mode is fixed for the life of the process.
+ */
+#ifndef CTX_CORE_H
+#define CTX_CORE_H
+
+#define CTXSHIM_BUILDING 1
+#include "../include/ctxshim.h"
+#include "map.h"
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CTX_EXPORT __attribute__((visibility("default")))
+#define CTX_TLS __attribute__((tls_model("initial-exec")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum ctx_mode { CTX_COPY = 0, CTX_SHARE = 1, CTX_CHAIN = 2 };
+
+/* Process-wide settings, fixed by ctx_init (config.c). */
+struct ctx_config {
+	int ready;       /* ctx_init has finished */
+	int disabled;    /* CTXSHIM_DISABLE=1: every hook passes through */
+	int mode;        /* enum ctx_mode, from CTXSHIM_MODE */
+	int secure;      /* getauxval(AT_SECURE): no variable is trusted */
+	const char *self_path;   /* this library's file, for LD_PRELOAD */
+	const char *const *carry;  /* CTXSHIM_*=... strings to pass on, NULL-ended */
+};
+extern struct ctx_config ctx_cfg;
+
+/* Idempotent; called by the constructor and by any hook that runs first. */
+void ctx_init(void);
+
+/* The variable NAME, or NULL (always NULL in a secure-execution process). */
+const char *ctx_getenv(const char *name);
+
+/* A one-line warning on stderr that bypasses every hook. */
+void ctx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Per-thread hook state.  in_hook guards recursion: a hook that finds it set
+ * calls the real function and nothing else. */
+struct ctx_thread {
+	struct cmap *map;       /* copy mode: the current context (NULL: empty) */
+	struct ctx_box *box;    /* share/chain modes: the current box */
+	int in_hook;
+	int keyed;              /* the exit destructor is armed */
+};
+extern __thread struct ctx_thread ctx_self CTX_TLS;
+
+/* Hooks start with this: 1 when the shim should act on this call. */
+static inline int ctx_should_act(void)
+{
+	if (unlikely(!ctx_cfg.ready))
+		ctx_init();
+	return ctx_cfg.ready && !ctx_cfg.disabled && !ctx_self.in_hook;
+}
+
+/* 1 when the calling thread's context is certainly empty (cheap). */
+static inline int ctx_is_empty(void)
+{
+	return ctx_cfg.mode == CTX_COPY ? ctx_self.map == NULL : ctx_self.box == NULL;
+}
+
+/* What a child inherits now (never NULL unless out of memory). */
+ctxshim_ctx_t *ctx_capture(void);
+/* Install H as a new thread's first context; consumes H. */
+void ctx_adopt(ctxshim_ctx_t *h);
+/* Switch to H for a while (H not consumed); returns the token for detach. */
+ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h);
+void ctx_detach(ctxshim_ctx_t *token);
+void ctx_release(ctxshim_ctx_t *h);
+
+/* Set or unset a key from a counted string (checked like ctxshim_set). */
+int ctx_set_n(const char *key, size_t klen, const char *val, size_t vlen);
+
+/* Copy KEY's current value into BUF like ctxshim_get; no allocation, safe to
+ * call from a hook at any time (it takes box locks in share/chain modes). */
+ssize_t ctx_lookup(const char *key, size_t klen, char *buf, size_t size);
+
+/* Call FN for each visible entry of the current context (no allocation;
+ * box locks held during the walk: FN must not call back into the core).
+ * Returns the number visited; FN returning non-zero stops the walk. */
+typedef int (*ctx_entry_fn)(const struct cmap_entry *e, void *arg);
+int ctx_visit(ctx_entry_fn fn, void *arg);
+
+/* The current context flattened into one map (a new reference, NULL when
+ * empty); -1 with errno ENOMEM. */
+int ctx_snapshot(struct cmap **out);
+
+/* Encode the current context as a Baggage value into BUF, request_id first,
+ * within Baggage's limits.  Returns its length. */
+size_t ctx_baggage(char *buf, size_t cap);
+
+/* In a forked child: make the forking thread's context private to this
+ * process (SNAP, from ctx_snapshot before fork, is consumed). */
+void ctx_fork_child(struct cmap *snap);
+
+/* A fresh unique id: 32 lowercase hex digits and a NUL (ids.c). */
+void ctx_new_id(char out[33]);
+void ctx_ids_fork_child(void);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * hook_thread.c: pthread_create.  The child inherits the creating thread's
+ * context, captured here, in the parent, before the child exists: in copy
+ * mode a write the parent makes right after pthread_create returns is not
+ * seen by the child.
+ */
+#include "core.h"
+#include "hooks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+	ctxshim_ctx_t *ctx;
+};
+
+static void *start_thread(void *p)
+{
+	struct start s = *(struct start *)p;
+	free(p);
+	ctx_adopt(s.ctx);
+	/* The thread's context is released by the core's exit destructor,
+	 * however the thread ends (return, pthread_exit, cancellation). */
+	return s.fn(s.arg);
+}
+
+CTX_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+			      void *(*fn)(void *), void *arg)
+{
+	/* An empty copy-mode context has nothing to pass on: no wrapper. */
+	if (!ctx_should_act() || (ctx_cfg.mode == CTX_COPY && ctx_is_empty()))
+		return REAL(pthread_create)(thread, attr, fn, arg);
+
+	KEEP_ERRNO;
+	struct start *s = malloc(sizeof *s);
+	if (!s) {
+		RESTORE_ERRNO;
+		return REAL(pthread_create)(thread, attr, fn, arg);
+	}
+	s->fn = fn;
+	s->arg = arg;
+	s->ctx = ctx_capture();
+	int rc = REAL(pthread_create)(thread, attr, start_thread, s);
+	if (rc != 0) {
+		ctx_release(s->ctx);
+		free(s);
+	}
+	RESTORE_ERRNO;
+	return rc;
+}

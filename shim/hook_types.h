@@ -1,0 +1,11 @@
+/* hook_types.h: the system headers every hook signature in hooks.def needs. */
+#ifndef CTX_HOOK_TYPES_H
+#define CTX_HOOK_TYPES_H
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#endif

@@ -1,0 +1,80 @@
+/*
+ * map.h: the immutable, reference-counted string map behind every context.
+ *
+ * A map never changes once built: a write makes a new map and the old one is
+ * dropped when its last holder lets go.  That is what makes handing a context
+ * to a child O(1) (one atomic increment) and lets a thread read its own map
+ * without a lock, even from a signal handler.  The empty map is NULL.
+ *
+ * Pure: no hooks, no globals, no thread state.
+ */
+#ifndef CTX_MAP_H
+#define CTX_MAP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CMAP_MAX_KEY 64
+#define CMAP_MAX_VALUE 4096
+#define CMAP_MAX_ENTRIES 64
+
+struct cmap_entry {
+	const char *key;   /* NUL-terminated, points into the map's own storage */
+	const char *val;   /* NUL-terminated; "" for a tombstone */
+	uint32_t klen;
+	uint32_t vlen;
+	uint32_t tomb;     /* chain mode: the key is hidden, not set */
+};
+
+struct cmap {
+	atomic_uint refs;
+	uint32_t n;        /* entries, sorted by key (strcmp order) */
+	size_t bytes;      /* sum of key and value lengths */
+	struct cmap_entry e[];
+	/* followed by the strings */
+};
+
+/* 1 if KEY (LEN bytes) is 1-64 characters of [A-Za-z0-9_.-]. */
+int cmap_key_valid(const char *key, size_t len);
+
+/* The entry for KEY, or NULL.  Tombstones are returned too. */
+static inline const struct cmap_entry *
+cmap_find(const struct cmap *m, const char *key, size_t klen)
+{
+	if (!m)
+		return NULL;
+	for (uint32_t i = 0; i < m->n; i++) {
+		const struct cmap_entry *e = &m->e[i];
+		if (e->klen == klen && e->key[0] == key[0] &&
+		    __builtin_memcmp(e->key, key, klen) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Set KEY to VAL (or a tombstone when TOMB) in a new map built from M.
+ * Returns 0 and the new map in *OUT, or -1 with errno ENOSPC (too many
+ * entries) or ENOMEM.  M is not consumed.  Lengths are not checked here. */
+int cmap_with(const struct cmap *m, const char *key, size_t klen,
+	      const char *val, size_t vlen, int tomb, struct cmap **out);
+
+/* A new map without KEY (NULL when that leaves it empty); *OUT is M itself,
+ * with a new reference, when KEY is absent.  -1 with errno ENOMEM. */
+int cmap_without(const struct cmap *m, const char *key, size_t klen,
+		 struct cmap **out);
+
+/* A map holding the N entries of V (any order, distinct keys, N at most
+ * CMAP_MAX_ENTRIES; tombstones kept).  -1 with errno ENOMEM. */
+int cmap_build(const struct cmap_entry *v, size_t n, struct cmap **out);
+
+static inline struct cmap *cmap_ref(struct cmap *m)
+{
+	if (m)
+		atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	return m;
+}
+
+void cmap_unref(struct cmap *m);
+
+#endif

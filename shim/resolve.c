@@ -1,0 +1,67 @@
+/*
+ * resolve.c: finds the real function behind each hook, once.
+ *
+ * dlsym may allocate and take loader locks, so it runs only here: from the
+ * constructor, or from the first hook called before it.  A NULL answer, or an
+ * answer that is our own hook (possible when the shim is loaded twice), falls
+ * back to asking libc by name, as gentoo's sandbox does.
+ */
+#include "hooks.h"
+
+#include <dlfcn.h>
+#include <stdatomic.h>
+
+#define HOOK(name, ret, params) ret(*real_##name) params;
+#define HOOK_VA(name)
+#define HOOK_LIB(name, lib, ret, params) ret(*real_##name) params;
+#include "hooks.def"
+#undef HOOK
+#undef HOOK_VA
+#undef HOOK_LIB
+
+/* 1 if P lies in this library (our own hook, not the real function). */
+static int is_ours(void *p)
+{
+	Dl_info mine, theirs;
+	return p && dladdr((void *)&hooks_resolve, &mine) && dladdr(p, &theirs) &&
+	       mine.dli_fbase == theirs.dli_fbase;
+}
+
+void *hooks_find_in(const char *lib, const char *name)
+{
+	void *h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+	void *p = NULL;
+	if (h) {
+		p = dlsym(h, name);
+		dlclose(h);
+	}
+	return is_ours(p) ? NULL : p;
+}
+
+static void *find_next(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+	if (!p || is_ours(p))
+		p = hooks_find_in("libc.so.6", name);
+	return p;
+}
+
+void hooks_resolve(void)
+{
+	static atomic_int done;
+	static __thread int busy;
+	if (atomic_load_explicit(&done, memory_order_acquire) || busy)
+		return;
+	busy = 1;
+#define HOOK(name, ret, params) \
+	real_##name = (ret(*) params)find_next(#name);
+#define HOOK_VA(name)
+#define HOOK_LIB(name, lib, ret, params) \
+	real_##name = (ret(*) params)hooks_find_in(lib, #name);
+#include "hooks.def"
+#undef HOOK
+#undef HOOK_VA
+#undef HOOK_LIB
+	atomic_store_explicit(&done, 1, memory_order_release);
+	busy = 0;
+}
