@@ -180,6 +180,20 @@ void ctx_detach(ctxshim_ctx_t *token)
 		arm_exit();
 }
 
+void ctx_switch(ctxshim_ctx_t *h)
+{
+	struct cmap *old_map = ctx_self.map;
+	struct ctx_box *old_box = ctx_self.box;
+	if (ctx_cfg.mode == CTX_COPY)
+		ctx_self.map = cmap_ref(as_map(h));
+	else
+		ctx_self.box = box_ref((struct ctx_box *)h);
+	if (ctx_self.map || ctx_self.box)
+		arm_exit();
+	cmap_unref(old_map);
+	box_unref(old_box);
+}
+
 void ctx_release(ctxshim_ctx_t *h)
 {
 	if (!h)

@@ -77,6 +77,11 @@ void ctx_adopt(ctxshim_ctx_t *h);
 ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h);
 void ctx_detach(ctxshim_ctx_t *token);
 void ctx_release(ctxshim_ctx_t *h);
+/* Make H itself (not a child of it) the current context, releasing the
+ * previous one; H is not consumed.  For contexts that belong to something
+ * other than a thread (a connection): in share/chain modes the thread then
+ * writes into H's own box; in copy mode re-capture after writing. */
+void ctx_switch(ctxshim_ctx_t *h);
 
 /* Set or unset a key from a counted string (checked like ctxshim_set). */
 int ctx_set_n(const char *key, size_t klen, const char *val, size_t vlen);
