@@ -5,6 +5,7 @@
  * seen by the child.
  */
 #include "core.h"
+#include "ctl.h"
 #include "hooks.h"
 
 #include <errno.h>
@@ -14,12 +15,15 @@ struct start {
 	void *(*fn)(void *);
 	void *arg;
 	ctxshim_ctx_t *ctx;
+	struct ctl_thread *reg;   /* control on: the registry record */
 };
 
 static void *start_thread(void *p)
 {
 	struct start s = *(struct start *)p;
 	free(p);
+	if (s.reg)
+		ctl_thread_begin(s.reg);
 	ctx_adopt(s.ctx);
 	/* The thread's context is released by the core's exit destructor,
 	 * however the thread ends (return, pthread_exit, cancellation). */
@@ -29,8 +33,9 @@ static void *start_thread(void *p)
 CTX_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 			      void *(*fn)(void *), void *arg)
 {
-	/* An empty copy-mode context has nothing to pass on: no wrapper. */
-	if (!ctx_should_act() || (ctx_cfg.mode == CTX_COPY && ctx_is_empty()))
+	/* An empty copy-mode context has nothing to pass on: no wrapper,
+	 * unless control is on (every thread is registered). */
+	if (!ctx_should_act() || (ctx_cfg.mode == CTX_COPY && ctx_is_empty() && !ctl_on))
 		return REAL(pthread_create)(thread, attr, fn, arg);
 
 	KEEP_ERRNO;
@@ -42,8 +47,10 @@ CTX_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 	s->fn = fn;
 	s->arg = arg;
 	s->ctx = ctx_capture();
+	s->reg = ctl_on ? ctl_thread_new() : NULL;
 	int rc = REAL(pthread_create)(thread, attr, start_thread, s);
 	if (rc != 0) {
+		ctl_thread_drop(s->reg);
 		ctx_release(s->ctx);
 		free(s);
 	}

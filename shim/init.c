@@ -7,6 +7,7 @@
  */
 #include "core.h"
 #include "baggage.h"
+#include "ctl.h"
 #include "hooks.h"
 #include "io.h"
 
@@ -158,6 +159,7 @@ void ctx_init(void)
 	if (!ctx_cfg.disabled) {
 		log_init();
 		net_init();
+		ctl_init();
 	}
 	initializing = 0;
 	ctx_cfg.ready = 1;
