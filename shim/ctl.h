@@ -41,9 +41,16 @@ struct ctl_thread;
 /* In pthread_create, in the parent: a record for the thread about to be
  * made (spawn backtrace taken here), or NULL when out of memory. */
 struct ctl_thread *ctl_thread_new(void);
-/* First thing in the new thread: register it (consumes REC). */
+/* CTL_PAYLOAD bytes in REC for the trampoline's own start data, valid until
+ * ctl_thread_begin, so the new thread has nothing to free. */
+#define CTL_PAYLOAD 64
+void *ctl_thread_payload(struct ctl_thread *rec);
+/* First thing in the new thread: REC describes it from now on. */
 void ctl_thread_begin(struct ctl_thread *rec);
-/* pthread_create failed: forget REC. */
+/* The thread is ending (a cleanup handler: return, pthread_exit or
+ * cancellation): REC goes back.  Its argument is REC. */
+void ctl_thread_end(void *rec);
+/* pthread_create failed: REC goes back. */
 void ctl_thread_drop(struct ctl_thread *rec);
 
 /* ctl_init: the registry's key, the calling (main) thread registered. */
@@ -98,7 +105,7 @@ void ctl_answer_error(struct jbuf *out, const char *msg);
 
 /* The calling thread's tid, cached (a system call only the first time). */
 pid_t ctl_tid(void);
-/* CLOCK_MONOTONIC in ns. */
+/* CLOCK_MONOTONIC_COARSE in ns (resolution: a few ms). */
 uint64_t ctl_now_ns(void);
 
 #endif

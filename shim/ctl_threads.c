@@ -1,18 +1,27 @@
 /*
  * ctl_threads.c: the registry of live threads, and where they were started.
  *
- * With control on, every thread made by pthread_create is registered by the
- * trampoline in hook_thread.c (ctl_thread_begin) and unregistered by this
- * file's key destructor when it ends.  A record holds the address of the
- * thread's ctx_self, so the listener can read its context with ctx_peek; the
- * registry lock is held across that read and across unregistering, so a
- * record is only read while its thread (and its TLS) is alive.  Nothing on a
- * host thread waits for a client: the listener formats and sends after
+ * With control on, every thread made by pthread_create gets a record, made
+ * in the parent (ctl_thread_new), filled in by the new thread first thing
+ * (ctl_thread_begin) and given back when its start routine returns or the
+ * thread exits or is cancelled (ctl_thread_end, a cleanup handler of the
+ * trampoline in hook_thread.c).  A record holds the address of the thread's
+ * ctx_self, so the listener can read its context with ctx_peek; the registry
+ * lock is held across that read and across giving a record back, so a
+ * record is only read while its thread (and its TLS) is alive.  Nothing on
+ * a host thread waits for a client: the listener formats and sends after
  * letting go of the lock.
+ *
+ * Thread creation must stay as cheap as without control, so the new thread
+ * neither allocates nor frees (its first free() would set up a malloc cache
+ * for it, torn down again at exit) and sets no thread-specific key (a key
+ * with a value makes glibc walk the key table at exit): records are
+ * recycled through a free list, by the creating threads.
  *
  * With CTXSHIM_TRACE_SPAWN=1 the parent's stack is captured at
  * pthread_create with libunwind, loaded with dlopen(RTLD_LOCAL) the first
- * time it is needed (linking it would rebind C++ unwinding: PITFALLS.md).
+ * time it is needed (linking it would rebind C++ unwinding: PITFALLS.md);
+ * never in a signal handler (pthread_create is not async-signal-safe).
  * Addresses are kept; names are looked up only when a client asks.
  */
 #include "ctl.h"
@@ -31,148 +40,265 @@
 
 #include "hooks.h"
 
+/* libunwind's types, for the functions found with dlsym below. */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
 #define SPAWN_FRAMES 24
 
 struct ctl_thread {
-	struct ctl_thread *prev, *next;
-	struct ctx_thread *ctx;     /* the thread's ctx_self */
+	struct ctl_thread *prev, *next;     /* the live list, or the free list */
+	struct ctx_thread *_Atomic ctx;     /* the thread's ctx_self; NULL until
+					     * the thread runs */
 	pid_t tid;
 	pid_t ptid;                 /* the thread that called pthread_create */
-	uint64_t start_ns;          /* CLOCK_MONOTONIC */
+	uint64_t start_ns;          /* ctl_now_ns() */
 	int nframes;                /* spawn backtrace, innermost first */
+	_Alignas(16) unsigned char payload[CTL_PAYLOAD];
 	void *frames[];
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ctl_thread reg_head = { &reg_head, &reg_head, NULL, 0, 0, 0, 0 };
+static struct ctl_thread reg_head = { .prev = &reg_head, .next = &reg_head };
 static unsigned reg_count;
-static pthread_key_t reg_key;
+static struct ctl_thread *free_list;   /* records to reuse, under reg_lock */
+static unsigned free_count;
+#define FREE_KEEP 256                  /* more than this are freed */
 
+/* This thread's record (fork keeps it for the forking thread). */
+static __thread struct ctl_thread *my_rec CTX_TLS;
 static __thread pid_t my_tid CTX_TLS;
+static int tid_by_clock;    /* the thread CPU clock id gives the tid */
+
+/* The calling thread's tid without a system call: the CPU-time clock id of
+ * a thread encodes its tid as ~tid << 3 | flags (the kernel's CPUCLOCK ABI,
+ * which glibc's pthread_getcpuclockid builds from the thread's own record).
+ * Checked once against gettid() (ctl_threads_init); else the syscall. */
+static pid_t read_tid(void)
+{
+	clockid_t cid;
+	if (likely(tid_by_clock) && pthread_getcpuclockid(pthread_self(), &cid) == 0)
+		return (pid_t)~((int)cid >> 3);
+	return (pid_t)syscall(SYS_gettid);
+}
 
 pid_t ctl_tid(void)
 {
 	if (unlikely(!my_tid))
-		my_tid = (pid_t)syscall(SYS_gettid);
+		my_tid = read_tid();
 	return my_tid;
 }
 
+/* The coarse clock (a few ms of resolution) costs a third of the precise
+ * one, and it is read on every thread start; ages and deadlines of seconds
+ * need no better. */
 uint64_t ctl_now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- spawn backtraces -------------------------------------------------- */
 
-typedef int (*unw_backtrace_fn)(void **, int);
-static unw_backtrace_fn _Atomic unw_bt;
-static atomic_int unw_state;     /* 0 untried, 1 loading, 2 loaded, 3 failed */
+/* libunwind's functions, found with dlsym: nothing of libunwind is linked
+ * (its header gives the types only). */
+struct unw_api {
+	int (*backtrace)(void **, int);
+	int (*getcontext)(unw_context_t *);
+	int (*init_local)(unw_cursor_t *, unw_context_t *);
+	int (*step)(unw_cursor_t *);
+	int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+};
+static struct unw_api unw_fns;
+static const struct unw_api *_Atomic unw_ready;
+static atomic_int unw_state;     /* 0 untried, 1 loading, 2 done */
 
-/* libunwind's unw_backtrace, loaded on first use; NULL while another thread
- * loads it or when it is not installed (then spawns go untraced). */
-static unw_backtrace_fn unwinder(void)
+/* libunwind, loaded on first use; NULL while another thread loads it or
+ * when it is not installed (then spawns go untraced). */
+static const struct unw_api *unwinder(void)
 {
-	unw_backtrace_fn f = atomic_load_explicit(&unw_bt, memory_order_acquire);
+	const struct unw_api *u = atomic_load_explicit(&unw_ready, memory_order_acquire);
 	int expected = 0;
-	if (likely(f != NULL) || !atomic_compare_exchange_strong(&unw_state, &expected, 1))
-		return f;
+	if (likely(u != NULL) || !atomic_compare_exchange_strong(&unw_state, &expected, 1))
+		return u;
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
-	f = h ? (unw_backtrace_fn)dlsym(h, "unw_backtrace") : NULL;
-	if (!f)
-		ctx_warn("CTXSHIM_TRACE_SPAWN: libunwind.so.8 not usable (%s); spawns untraced",
-			 h ? "no unw_backtrace" : "not found");
-	atomic_store_explicit(&unw_bt, f, memory_order_release);
-	atomic_store(&unw_state, f ? 2 : 3);
-	return f;
-}
-
-/* A record with room for FRAMES spawn frames, captured here. */
-static struct ctl_thread *rec_new(int frames)
-{
-	struct ctl_thread *r = malloc(sizeof *r + (size_t)frames * sizeof(void *));
-	if (!r)
-		return NULL;
-	r->ctx = NULL;
-	r->tid = 0;
-	r->ptid = ctl_tid();
-	r->nframes = 0;
-	if (frames) {
-		ctx_self.in_hook++;   /* libunwind allocates and reads files */
-		unw_backtrace_fn bt = unwinder();
-		if (bt) {
-			int n = bt(r->frames, frames);
-			r->nframes = n > 0 ? n : 0;
-		}
-		ctx_self.in_hook--;
+	if (h) {
+		unw_fns.backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+		unw_fns.getcontext = (int (*)(unw_context_t *))dlsym(h, "_Ux86_64_getcontext");
+		unw_fns.init_local = (int (*)(unw_cursor_t *, unw_context_t *))
+			dlsym(h, "_ULx86_64_init_local");
+		unw_fns.step = (int (*)(unw_cursor_t *))dlsym(h, "_ULx86_64_step");
+		unw_fns.get_reg = (int (*)(unw_cursor_t *, unw_regnum_t, unw_word_t *))
+			dlsym(h, "_ULx86_64_get_reg");
 	}
-	return r;
+	if (unw_fns.backtrace && unw_fns.getcontext && unw_fns.init_local && unw_fns.step &&
+	    unw_fns.get_reg)
+		atomic_store_explicit(&unw_ready, &unw_fns, memory_order_release);
+	else
+		ctx_warn("CTXSHIM_TRACE_SPAWN: libunwind.so.8 %s; spawns are not traced",
+			 h ? "lacks the functions needed" : "cannot be loaded");
+	atomic_store(&unw_state, 2);
+	return atomic_load(&unw_ready);
 }
 
-struct ctl_thread *ctl_thread_new(void)
+/* unw_backtrace keeps a cache per thread: its first call in a thread costs
+ * ~100 us, later ones ~80 ns.  Stepping frame by frame uses the process-wide
+ * cache: ~2.5 us a call, from the first.  A thread's first spawns are
+ * stepped; from its STEP_SPAWNS-th on, when it has shown it spawns often,
+ * unw_backtrace takes over. */
+#define STEP_SPAWNS 16
+static __thread unsigned my_spawns CTX_TLS;
+
+static int capture(void **frames, int max)
 {
-	return rec_new(ctl_trace_spawn ? SPAWN_FRAMES : 0);
+	const struct unw_api *u = unwinder();
+	if (!u)
+		return 0;
+	if (my_spawns >= STEP_SPAWNS) {
+		int n = u->backtrace(frames, max);
+		return n > 0 ? n : 0;
+	}
+	my_spawns++;
+	unw_context_t uc;
+	unw_cursor_t cur;
+	int n = 0;
+	if (u->getcontext(&uc) < 0 || u->init_local(&cur, &uc) < 0)
+		return 0;
+	do {
+		unw_word_t ip;
+		if (u->get_reg(&cur, UNW_REG_IP, &ip) < 0 || !ip)
+			break;
+		frames[n++] = (void *)ip;
+	} while (n < max && u->step(&cur) > 0);
+	return n;
 }
 
-void ctl_thread_drop(struct ctl_thread *rec)
+static size_t rec_size(void)
 {
-	free(rec);
+	return sizeof(struct ctl_thread) + (ctl_trace_spawn ? SPAWN_FRAMES * sizeof(void *) : 0);
 }
 
-static void link_rec(struct ctl_thread *r)
+/* A record from the free list (or new), linked into the registry; not yet
+ * readable (ctx NULL).  Surplus free records are released here, by a
+ * creating thread. */
+static struct ctl_thread *rec_get(void)
 {
+	struct ctl_thread *r, *surplus = NULL, *fresh = NULL;
 	pthread_mutex_lock(&reg_lock);
+	for (;;) {
+		r = free_list;
+		if (r) {
+			free_list = r->next;
+			free_count--;
+			if (free_count > FREE_KEEP) {
+				surplus = free_list;
+				free_list = surplus->next;
+				free_count--;
+			}
+		} else if (fresh) {
+			r = fresh;
+			fresh = NULL;
+		} else {
+			pthread_mutex_unlock(&reg_lock);
+			fresh = malloc(rec_size());
+			if (!fresh)
+				return NULL;
+			pthread_mutex_lock(&reg_lock);
+			continue;    /* another thread may have put one back */
+		}
+		break;
+	}
+	atomic_store_explicit(&r->ctx, NULL, memory_order_relaxed);
+	r->tid = 0;
+	r->ptid = 0;
+	r->nframes = 0;
 	r->next = &reg_head;
 	r->prev = reg_head.prev;
 	reg_head.prev->next = r;
 	reg_head.prev = r;
 	reg_count++;
 	pthread_mutex_unlock(&reg_lock);
+	free(surplus);
+	free(fresh);
+	return r;
 }
 
-static void unlink_rec(struct ctl_thread *r)
+/* Back to the free list (reg_lock held). */
+static void rec_put_locked(struct ctl_thread *r)
 {
 	r->prev->next = r->next;
 	r->next->prev = r->prev;
 	reg_count--;
+	r->next = free_list;
+	free_list = r;
+	free_count++;
+}
+
+struct ctl_thread *ctl_thread_new(void)
+{
+	struct ctl_thread *r = rec_get();
+	if (!r)
+		return NULL;
+	r->ptid = ctl_tid();
+	if (ctl_trace_spawn) {
+		ctx_self.in_hook++;   /* libunwind allocates and reads files */
+		r->nframes = capture(r->frames, SPAWN_FRAMES);
+		ctx_self.in_hook--;
+	}
+	return r;
+}
+
+void *ctl_thread_payload(struct ctl_thread *r)
+{
+	return r->payload;
+}
+
+void ctl_thread_drop(struct ctl_thread *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	rec_put_locked(r);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* R describes the calling thread from now on. */
+static void rec_fill(struct ctl_thread *r)
+{
+	my_tid = read_tid();
+	my_rec = r;
+	r->tid = my_tid;
+	r->start_ns = ctl_now_ns();
+	/* Published last: a reader that sees ctx sees the rest. */
+	atomic_store_explicit(&r->ctx, &ctx_self, memory_order_release);
 }
 
 void ctl_thread_begin(struct ctl_thread *r)
 {
-	my_tid = (pid_t)syscall(SYS_gettid);
-	r->tid = my_tid;
-	r->ctx = &ctx_self;
-	r->start_ns = ctl_now_ns();
-	link_rec(r);
-	if (pthread_setspecific(reg_key, r) != 0) {
-		/* Without the destructor the record would outlive the thread. */
-		pthread_mutex_lock(&reg_lock);
-		unlink_rec(r);
-		pthread_mutex_unlock(&reg_lock);
-		free(r);
-	}
+	rec_fill(r);
 }
 
-/* The key destructor: the thread is ending; its TLS is still valid here,
- * and no reader can reach the record once it is unlinked. */
-static void thread_gone(void *p)
+void ctl_thread_end(void *rec)
 {
-	struct ctl_thread *r = p;
+	struct ctl_thread *r = rec;
 	pthread_mutex_lock(&reg_lock);
-	unlink_rec(r);
+	rec_put_locked(r);
 	pthread_mutex_unlock(&reg_lock);
-	free(r);
+	my_rec = NULL;
 }
 
 void ctl_threads_init(void)
 {
-	pthread_key_create(&reg_key, thread_gone);
-	struct ctl_thread *r = rec_new(0);
-	if (r) {
-		r->ptid = 0;
-		ctl_thread_begin(r);
-	}
+	clockid_t cid;
+	tid_by_clock = pthread_getcpuclockid(pthread_self(), &cid) == 0 &&
+		       (pid_t)~((int)cid >> 3) == (pid_t)syscall(SYS_gettid);
+	/* The thread running ctx_init (the main thread, normally) stays
+	 * registered for the life of the process: even after pthread_exit
+	 * its TLS stays mapped. */
+	struct ctl_thread *r = rec_get();
+	if (r)
+		rec_fill(r);
 }
 
 /* ---- fork ------------------------------------------------------------- */
@@ -188,30 +314,27 @@ void ctl_threads_fork_parent(void)
 }
 
 /* The child has one thread, the one that forked: every other record names
- * a thread that does not exist here. */
+ * a thread that does not exist here, and goes to the free list. */
 void ctl_threads_fork_child(void)
 {
-	struct ctl_thread *mine = pthread_getspecific(reg_key);
+	struct ctl_thread *mine = my_rec;
 	pthread_mutex_init(&reg_lock, NULL);
 	for (struct ctl_thread *r = reg_head.next, *next; r != &reg_head; r = next) {
 		next = r->next;
 		if (r != mine)
-			free(r);
+			rec_put_locked(r);
 	}
-	reg_head.next = reg_head.prev = &reg_head;
-	reg_count = 0;
-	my_tid = (pid_t)syscall(SYS_gettid);
+	my_tid = read_tid();
 	if (!mine) {
-		mine = rec_new(0);
+		mine = rec_get();
 		if (!mine)
 			return;
-		mine->ctx = &ctx_self;
-		pthread_setspecific(reg_key, mine);
+		rec_fill(mine);
 	}
 	mine->tid = my_tid;
 	mine->ptid = 0;
+	mine->nframes = 0;
 	mine->start_ns = ctl_now_ns();
-	link_rec(mine);
 }
 
 /* ---- the answer ----------------------------------------------------------- */
@@ -400,12 +523,15 @@ void ctl_threads_answer(struct jbuf *b, int symbols)
 		}
 	}
 	for (struct ctl_thread *r = reg_head.next; r != &reg_head && n < cap; r = r->next) {
+		struct ctx_thread *ctx = atomic_load_explicit(&r->ctx, memory_order_acquire);
+		if (!ctx)
+			continue;     /* its thread has not started yet */
 		struct seen *t = &s[n++];
 		t->tid = r->tid;
 		t->ptid = r->ptid;
 		t->start_ns = r->start_ns;
 		t->ctx = NULL;
-		t->peek_failed = ctx_peek(r->ctx, &t->ctx) < 0;
+		t->peek_failed = ctx_peek(ctx, &t->ctx) < 0;
 		t->nframes = r->nframes;
 		memcpy(t->frames, r->frames, (size_t)r->nframes * sizeof(void *));
 	}

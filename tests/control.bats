@@ -518,3 +518,27 @@ start_nginx() {
 	run "$CTXCTL" "$NGMASTER" get
 	assert_output "(no process-wide entries)"
 }
+
+# ---- threads that come and go -------------------------------------------------
+
+@test "threads ending by return, pthread_exit and cancellation leave the list; readers meanwhile are safe" {
+	bg env CTXSHIM_CONTROL=1 LD_PRELOAD="$SHIM" "$T/ctl_churn" 4
+	until_ok 5 has_line "$W/out" started
+	until_ok 5 has_sock "$BG"
+	# Read every thread's context over and over while threads come and go.
+	n=0
+	while ! has_line "$W/out" idle; do
+		"$CTXCTL" --json "$BG" threads >"$W/t" || break
+		jq -e '.ok' "$W/t" >/dev/null
+		n=$((n + 1))
+		[ "$n" -lt 400 ]
+	done
+	has_line "$W/out" idle
+	[ "$(sed -n 's/^idle //p' "$W/out")" -gt 100 ]
+	run "$CTXCTL" --json "$BG" threads
+	assert_success
+	# Only the main thread is left registered (and the listener, unknown).
+	assert_equal "$(jq '[.threads[] | select(.known)] | length' <<<"$output")" 1
+	assert_equal "$(jq '.threads | length' <<<"$output")" 2
+	kill -0 "$BG"
+}

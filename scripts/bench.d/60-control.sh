@@ -1,0 +1,47 @@
+# 60-control.sh: issue 6, control from outside (ctxctl).
+#
+# Both sides of every comparison run under the shim; only the control
+# settings differ, alternating run by run.  With control on and no client
+# connected, nothing of the control family runs on the benchmarks' paths but
+# the thread registry (pthread_create) and the peek flag (context writes).
+. "$(dirname "$0")/../bench-lib.sh"
+B=$BENCH/core_bench
+C=$BENCH/ctl_bench
+BAG8="request_id=0123456789abcdef0123456789abcdef,a=1,b=2,c=3,d=4,e=5,f=6,g=7"
+DIR=$(mktemp -d /tmp/ctlbench.XXXXXX)
+trap 'rm -rf "$DIR"' EXIT
+ON="CTXSHIM_CONTROL=1 CTXSHIM_CONTROL_DIR=$DIR"
+echo "control (issue 6)"
+
+# cmp LABEL ENV_A ENV_B -- CMD...: CMD under the shim with ENV_A and with
+# ENV_B, alternating; medians and their ratio (B / A).
+cmp() {
+	label=$1; ea=$2; eb=$3; shift 4
+	a=$(mktemp); b=$(mktemp)
+	for i in $(seq "$RUNS"); do
+		env $ea LD_PRELOAD="$SHIM" "$@" >>"$a"
+		env $eb LD_PRELOAD="$SHIM" "$@" >>"$b"
+	done
+	ma=$(median <"$a"); mb=$(median <"$b")
+	rm -f "$a" "$b"
+	awk -v l="$label" -v a="$ma" -v b="$mb" 'BEGIN {
+		printf "  %-52s off %10.2f  on %10.2f  ratio %.3fx\n", l, a, b, (a > 0 ? b / a : 0) }'
+	CMP_A=$ma CMP_B=$mb
+}
+
+cmp "ctxshim_get, 8 entries (ns), control off/on" "BAGGAGE=$BAG8" "BAGGAGE=$BAG8 $ON" -- "$B" get
+cmp "capture+release, 8 entries (ns), control off/on" "BAGGAGE=$BAG8" "BAGGAGE=$BAG8 $ON" -- "$B" capture 8
+cmp "pthread_create+join, 8-entry ctx (ns), control off/on" "BAGGAGE=$BAG8" "BAGGAGE=$BAG8 $ON" -- "$B" create
+cmp "pthread_create+join, empty ctx (ns), control off/on" "CTXSHIM_MODE=copy" "$ON" -- "$B" create
+if [ -x "$BENCH/log_bench" ]; then
+	cmp "log line to a file (ns), control off/on" "CTXSHIM_LOG=stderr" "CTXSHIM_LOG=stderr $ON" -- "$BENCH/log_bench" 2>/dev/null
+fi
+
+echo "  spawn sites (CTXSHIM_TRACE_SPAWN=1), added to one pthread_create:"
+T1="$ON CTXSHIM_TRACE_SPAWN=1"
+cmp "  pthread_create, steady state (ns)" "$ON" "$T1" -- "$C" create
+row "    added per call (ns)" "$(awk -v a="$CMP_A" -v b="$CMP_B" 'BEGIN{printf "%+.0f", b-a}')" ""
+cmp "  a thread's first pthread_create (ns)" "$ON" "$T1" -- "$C" nth 1
+row "    added, first call in a thread (ns)" "$(awk -v a="$CMP_A" -v b="$CMP_B" 'BEGIN{printf "%+.0f", b-a}')" ""
+cmp "  a thread's 17th (unw_backtrace's first) (ns)" "$ON" "$T1" -- "$C" nth 17
+row "    added, once per thread that spawns >16 (ns)" "$(awk -v a="$CMP_A" -v b="$CMP_B" 'BEGIN{printf "%+.0f", b-a}')" ""
