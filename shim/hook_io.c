@@ -18,6 +18,7 @@
 
 _Atomic uint8_t fdtab[FDTAB_MAX];
 uint8_t fdtab_default[3];
+__thread void *io_caller CTX_TLS;
 
 /* ---- pass-through defaults, replaced by the families' own ------------ */
 #define WEAK __attribute__((weak))
@@ -60,6 +61,7 @@ CTX_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	unsigned k = watched(fd);
 	if (likely(!k))
 		return REAL(write)(fd, buf, n);
+	io_caller = __builtin_return_address(0);
 	return (k & FD_CONN) ? net_write(fd, buf, n) : log_write(fd, buf, n);
 }
 
@@ -68,6 +70,7 @@ CTX_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	unsigned k = watched(fd);
 	if (likely(!k))
 		return REAL(writev)(fd, iov, cnt);
+	io_caller = __builtin_return_address(0);
 	return (k & FD_CONN) ? net_writev(fd, iov, cnt) : log_writev(fd, iov, cnt);
 }
 
@@ -170,6 +173,11 @@ static void forget(int fd)
 		log_fd_closed(fd);
 }
 
+void io_fd_forget(int fd)
+{
+	forget(fd);
+}
+
 CTX_EXPORT int close(int fd)
 {
 	if (unlikely(fdtab_get(fd))) {
@@ -178,7 +186,9 @@ CTX_EXPORT int close(int fd)
 		RESTORE_ERRNO;
 		int r = REAL(close)(fd);
 		int err = errno;
-		fdtab_reset(fd);
+		/* Not fdtab_reset: whatever gets this number next (a socket,
+		 * after close(2)) is not stderr; dup2 onto 0-2 is. */
+		fdtab_unset(fd, 0xff);
 		errno = err;
 		return r;
 	}
@@ -224,7 +234,7 @@ CTX_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	int r = REAL(close_range)(first, last, flags);
 	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		for (unsigned fd = first; fd <= last && fd < 3; fd++)
-			fdtab_reset((int)fd);
+			fdtab_unset((int)fd, 0xff);
 	}
 	return r;
 }
