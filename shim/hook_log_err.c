@@ -131,7 +131,9 @@ static void warn_line(const char *fmt, va_list ap, int with_err, void *caller)
 	char buf[MSG_BUF], *msg = buf, eb[256];
 	int n = 0;
 	if (fmt) {
+		int was = log_enter();
 		n = fmt_msg(buf, &msg, fmt, ap);
+		log_leave(was);
 		if (n < 0)
 			n = 0;
 	}
@@ -274,7 +276,9 @@ static void error_body(int status, int errnum, const char *file, unsigned line, 
 		}
 	}
 	errno = saved;
+	int was = log_enter();
 	int n = fmt_msg(buf, &msg, fmt, ap);
+	log_leave(was);
 	v[c++] = (struct iovec){ msg, n > 0 ? (size_t)n : 0 };
 	++error_message_count;
 	if (errnum) {
@@ -284,9 +288,7 @@ static void error_body(int status, int errnum, const char *file, unsigned line, 
 	}
 	v[c++] = (struct iovec){ "\n", 1 };
 	if (deco) {
-		int was = log_enter();
 		log_out_stream(stderr, fileno(stderr), v, c, log_cfg.line_level, caller);
-		log_leave(was);
 	} else {
 		for (int i = 0; i < c; i++)
 			REAL(fwrite_unlocked)(v[i].iov_base, 1, v[i].iov_len, stderr);

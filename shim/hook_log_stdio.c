@@ -113,7 +113,9 @@ static int stream_vprintf(FILE *f, int flag, const char *fmt, va_list ap, void *
 	}
 	KEEP_ERRNO;
 	char buf[FMT_BUF], *text;
+	int was = log_enter();   /* a printf handler of the program's may log */
 	int n = format(buf, &text, flag, fmt, ap, saved_errno_);
+	log_leave(was);
 	if (n < 0) {
 		if (text != buf)
 			free(text);
@@ -201,7 +203,9 @@ static int fd_vprintf(int fd, int flag, const char *fmt, va_list ap, void *calle
 		return real_vdprintf_any(fd, flag, fmt, ap);
 	KEEP_ERRNO;
 	char buf[FMT_BUF], *text;
+	int was = log_enter();
 	int n = format(buf, &text, flag, fmt, ap, saved_errno_);
+	log_leave(was);
 	if (n < 0) {
 		if (text != buf)
 			free(text);
@@ -209,7 +213,6 @@ static int fd_vprintf(int fd, int flag, const char *fmt, va_list ap, void *calle
 		return real_vdprintf_any(fd, flag, fmt, ap);
 	}
 	/* like glibc's vdprintf: everything, or an error */
-	int was = log_enter();
 	size_t done = 0;
 	int err = 0;
 	while (done < (size_t)n) {
@@ -221,7 +224,6 @@ static int fd_vprintf(int fd, int flag, const char *fmt, va_list ap, void *calle
 		}
 		done += (size_t)r;
 	}
-	log_leave(was);
 	if (text != buf)
 		free(text);
 	if (err) {

@@ -93,6 +93,7 @@ struct log_deco {
 	int viewed;
 	struct cmap *owned;     /* share/chain modes: the snapshot to release */
 	struct lt_fields f;
+	char caller_buf[96];    /* {caller} when the cache is full */
 };
 
 void log_deco_begin(struct log_deco *d, int level, void *caller, int safe);

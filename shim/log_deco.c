@@ -202,7 +202,6 @@ void log_deco_end(struct log_deco *d)
 
 const struct lt_fields *log_deco_fields(struct log_deco *d)
 {
-	static __thread char caller_buf[SITE_NAME];
 	struct lt_fields *f = &d->f;
 	if (d->viewed)
 		return f;
@@ -229,8 +228,13 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 		f->pid = (long)getpid();
 	if (uses & LT_USES_TID)
 		f->tid = (long)syscall(SYS_gettid);
-	if ((uses & LT_USES_CALLER) && d->caller)
-		f->caller = log_caller_name(d->caller, caller_buf, sizeof caller_buf, d->safe);
+	if ((uses & LT_USES_CALLER) && d->caller) {
+		/* dladdr, snprintf, perhaps dlopen: nothing of ours may run */
+		int was = log_enter();
+		f->caller = log_caller_name(d->caller, d->caller_buf, sizeof d->caller_buf,
+					    d->safe);
+		log_leave(was);
+	}
 	return f;
 }
 

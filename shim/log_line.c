@@ -48,7 +48,7 @@ struct out {
 	int fd;
 	FILE *f;              /* stdio sink, else NULL */
 	struct log_deco deco;
-	int have_pre, have_suf;
+	int have_pre, have_suf, active;
 	size_t prelen, suflen;
 	struct iovec iov[SEGS];
 	struct seg seg[SEGS];
@@ -64,13 +64,18 @@ struct out {
 	char suf[LOG_SUFFIX_MAX + 1];
 };
 
-static size_t prefix(struct out *o)
+static int flush_stream_locked(struct out *o);
+
+/* 1 when a line starting now is decorated (the context has an entry); its
+ * prefix (perhaps empty: "{message} ...") is then in o->pre. */
+static int decorating(struct out *o)
 {
 	if (!o->have_pre) {
 		o->have_pre = 1;
-		o->prelen = log_deco_prefix(&o->deco, o->pre, sizeof o->pre);
+		o->active = log_deco_fields(&o->deco)->ctx != NULL;
+		o->prelen = o->active ? log_deco_prefix(&o->deco, o->pre, sizeof o->pre) : 0;
 	}
-	return o->prelen;
+	return o->active;
 }
 
 static size_t suffix_nl(struct out *o)
@@ -100,7 +105,9 @@ static void finish(int fd, const char *p, size_t n)
 			continue;
 		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && waits++ < 50) {
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			int was = log_enter();   /* poll may be someone's hook */
 			poll(&pfd, 1, 100);
+			log_leave(was);
 		} else {
 			return;   /* the fd is broken: nothing more can go out */
 		}
@@ -155,6 +162,17 @@ static void account_short(struct out *o, size_t r)
 }
 
 static int flush_stream(struct out *o)
+{
+	/* glibc's stream code calls no hook; a signal handler landing in it
+	 * may decorate its own line */
+	int was = ctx_self.in_hook;
+	ctx_self.in_hook = 0;
+	int rc = flush_stream_locked(o);
+	ctx_self.in_hook = was;
+	return rc;
+}
+
+static int flush_stream_locked(struct out *o)
 {
 	size_t total = 0;
 	for (int i = 0; i < o->n; i++)
@@ -281,14 +299,24 @@ static int push_slice(struct out *o, const char *p, size_t len)
 {
 	int style = log_cfg.style;
 	while (len) {
+		if (!(o->st & LST_MID) && *p == '\n') {
+			/* an empty line carries no message: left as it is */
+			if (!room(o, 1))
+				return -1;
+			push(o, p, 1, 1, SEG_RAW, 0, 0);
+			p++;
+			len--;
+			continue;
+		}
 		if (!(o->st & LST_MID)) {
-			size_t pl = prefix(o);
-			if (pl) {
+			if (!decorating(o)) {
+				o->st = LST_MID;
+			} else if (o->prelen) {
 				if (!room(o, 1))
 					return -1;
-				push(o, o->pre, pl, 0, SEG_DECOR, LST_MID | LST_DEC, 0);
+				push(o, o->pre, o->prelen, 0, SEG_DECOR, LST_MID | LST_DEC, 0);
 			} else {
-				o->st = LST_MID;
+				o->st = LST_MID | LST_DEC;   /* the template starts with {message} */
 			}
 		}
 		const char *nl = memchr(p, '\n', len);
@@ -412,13 +440,14 @@ ssize_t log_write(int fd, const void *buf, size_t n)
 			log_note_plain(fd, ((const char *)buf)[r - 1]);
 		return r;
 	}
+	/* No recursion guard here: the engine keeps all its state on the
+	 * stack, so a signal handler's write that lands in the middle of
+	 * ours is decorated too. */
 	KEEP_ERRNO;
-	int was = log_enter();
 	struct iovec v = { (void *)buf, n };
 	ssize_t r = log_out_fd(fd, &v, 1, n, log_cfg.line_level, io_caller);
-	int err = errno;
-	log_leave(was);
-	errno = r < 0 ? err : saved_errno_;
+	if (r >= 0)
+		RESTORE_ERRNO;
 	return r;
 }
 
@@ -449,11 +478,9 @@ ssize_t log_writev(int fd, const struct iovec *iov, int cnt)
 		return r;
 	}
 	KEEP_ERRNO;
-	int was = log_enter();
 	ssize_t r = log_out_fd(fd, iov, cnt, total, log_cfg.line_level, io_caller);
-	int err = errno;
-	log_leave(was);
-	errno = r < 0 ? err : saved_errno_;
+	if (r >= 0)
+		RESTORE_ERRNO;
 	return r;
 }
 
