@@ -112,7 +112,14 @@ static int stream_vprintf(FILE *f, int flag, const char *fmt, va_list ap, void *
 		}
 	}
 	KEEP_ERRNO;
-	char buf[FMT_BUF], *text;
+	/* The prefix of a line starting now goes right before the text, so a
+	 * whole line is one fwrite from one buffer (the common case). */
+	char out[LOG_PREFIX_MAX + FMT_BUF];
+	size_t pl = 0;
+	int fast = log_cfg.fast_lines && log_state(fd) == 0;
+	if (fast)
+		pl = log_line_prefix(log_cfg.line_level, caller, 1, out, LOG_PREFIX_MAX);
+	char *buf = out + pl, *text;
 	int was = log_enter();   /* a printf handler of the program's may log */
 	int n = format(buf, &text, flag, fmt, ap, saved_errno_);
 	log_leave(was);
@@ -121,6 +128,16 @@ static int stream_vprintf(FILE *f, int flag, const char *fmt, va_list ap, void *
 			free(text);
 		RESTORE_ERRNO;
 		return real_vfprintf_any(f, flag, fmt, ap);
+	}
+	if (fast && text == buf && n > 0 && text[0] != '\n' && text[n - 1] == '\n' &&
+	    !memchr(text, '\n', (size_t)n - 1)) {
+		/* fwrite takes the stream's lock itself (and skips it while the
+		 * program has one thread) */
+		size_t total = pl + (size_t)n;
+		if (REAL(fwrite)(out, 1, total, f) != total)
+			return -1;
+		RESTORE_ERRNO;
+		return n;
 	}
 	int rc = 0;
 	if (n > 0) {

@@ -42,6 +42,7 @@ struct log_config {
 	int rfc5424;            /* syslog: RFC 5424 packets with structured data */
 	int has_suffix;         /* the style puts something after the message */
 	unsigned uses;          /* LT_USES_*: per-line fields to compute */
+	int fast_lines;         /* text style, nothing after the message */
 	struct lt_tpl tpl;
 	const char *service;
 	size_t service_len;
@@ -81,8 +82,14 @@ static inline void log_note_plain(int fd, char last)
 }
 
 /* 1 when the calling thread's context has a visible entry: what decides
- * whether a new line is decorated (cheap; no lock in copy mode). */
-int log_has_context(void);
+ * whether a new line is decorated (no lock in copy mode). */
+int log_has_context_boxed(void);
+static inline int log_has_context(void)
+{
+	if (likely(ctx_cfg.mode == CTX_COPY))
+		return ctx_self.map != NULL;
+	return log_has_context_boxed();
+}
 
 /* ---- the decoration of one call ------------------------------------------ */
 
@@ -102,6 +109,75 @@ void log_deco_end(struct log_deco *d);
 const struct lt_fields *log_deco_fields(struct log_deco *d);
 /* Prefix of a new line; 0 when the context is empty. */
 size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap);
+/* ---- the prefix cache (log_deco.c) ------------------------------------- */
+
+/* A thread usually logs many lines under one context, and a text prefix
+ * without time, pid, tid or caller depends on nothing else: the last one
+ * rendered is kept with a copy of the entries it came from and reused when
+ * the context holds the same entries.  A map keeps its strings together
+ * ("k\0v\0k\0v\0", map.h), so one compare of that range decides; comparing
+ * contents, not pointers, stays right when a freed map's address comes
+ * back.  busy keeps a signal handler's write away from a half-written one.
+ * Inline: it is most of the cost of a decorated write(2). */
+#define LOG_PC_KEY 320
+#define LOG_PC_PRE 256
+
+struct log_pcache {
+	volatile int busy;
+	int valid, level;
+	uint32_t n;
+	uint16_t keylen, prelen;
+	char key[LOG_PC_KEY];
+	char pre[LOG_PC_PRE];
+};
+extern __thread struct log_pcache log_pc CTX_TLS;
+
+/* The range of M's strings, or NULL when too long to cache. */
+static inline const char *log_pc_strings(const struct cmap *m, size_t *len)
+{
+	if (m->n == 0)
+		return NULL;
+	const struct cmap_entry *last = &m->e[m->n - 1];
+	const char *a = m->e[0].key, *z = last->val + last->vlen + 1;
+	if (z <= a || (size_t)(z - a) > LOG_PC_KEY)
+		return NULL;
+	*len = (size_t)(z - a);
+	return a;
+}
+
+static inline int log_pc_match(const struct cmap *m, int level)
+{
+	size_t len;
+	const char *s;
+	return log_pc.valid && log_pc.n == m->n && log_pc.level == level &&
+	       (s = log_pc_strings(m, &len)) && len == log_pc.keylen &&
+	       __builtin_memcmp(s, log_pc.key, len) == 0;
+}
+
+static inline int log_pc_usable(void)
+{
+	return log_cfg.style == LF_TEXT && log_cfg.uses == 0;
+}
+
+/* The calling thread's prefix when the cache holds it (copy mode, text
+ * style, nothing per-line in the template); (size_t)-1 when not: then
+ * log_deco_prefix renders it and refills the cache. */
+static inline size_t log_cached_prefix(int level, char *out, size_t cap)
+{
+	const struct cmap *m = ctx_self.map;
+	size_t n = (size_t)-1;
+	if (ctx_cfg.mode != CTX_COPY || !m || !log_pc_usable() || log_pc.busy)
+		return n;
+	log_pc.busy = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (log_pc_match(m, level) && log_pc.prelen <= cap) {
+		n = log_pc.prelen;
+		__builtin_memcpy(out, log_pc.pre, n);
+	}
+	atomic_signal_fence(memory_order_seq_cst);
+	log_pc.busy = 0;
+	return n;
+}
 /* Suffix (without the newline). */
 size_t log_deco_suffix(struct log_deco *d, char *out, size_t cap);
 
@@ -109,6 +185,9 @@ size_t log_deco_suffix(struct log_deco *d, char *out, size_t cap);
 const char *log_caller_name(void *ra, char *tmp, size_t cap, int safe);
 
 /* ---- the line engine ------------------------------------------------------ */
+
+/* The prefix of a line starting now (0 when the context is empty). */
+size_t log_line_prefix(int level, void *caller, int safe, char *out, size_t cap);
 
 /* Decorate and write IN to FD with write(2) semantics: the program's byte
  * count, or -1 with errno; never a cut decoration. */

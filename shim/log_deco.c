@@ -14,6 +14,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -32,10 +33,8 @@ static int any_entry(const struct cmap_entry *e, void *arg)
 	return 1;
 }
 
-int log_has_context(void)
+int log_has_context_boxed(void)
 {
-	if (ctx_cfg.mode == CTX_COPY)
-		return ctx_self.map != NULL;
 	return ctx_self.box != NULL && ctx_visit(any_entry, NULL) > 0;
 }
 
@@ -238,12 +237,50 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 	return f;
 }
 
+/* ---- the prefix cache (see log.h) ----------------------------------------- */
+
+__thread struct log_pcache log_pc CTX_TLS;
+#define pc log_pc
+
+static void pc_fill(const struct cmap *m, int level, const char *pre, size_t len)
+{
+	size_t klen;
+	const char *s = log_pc_strings(m, &klen);
+	pc.valid = 0;
+	if (!s || len > LOG_PC_PRE)
+		return;
+	for (uint32_t i = 0; i < m->n; i++)
+		if (m->e[i].tomb)
+			return;
+	memcpy(pc.key, s, klen);
+	memcpy(pc.pre, pre, len);
+	pc.keylen = (uint16_t)klen;
+	pc.prelen = (uint16_t)len;
+	pc.n = m->n;
+	pc.level = level;
+	pc.valid = 1;
+}
+
 size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap)
 {
 	const struct lt_fields *f = log_deco_fields(d);
 	if (!f->ctx)
 		return 0;
-	return lt_prefix(&log_cfg.tpl, log_cfg.style, f, out, cap);
+	if (!log_pc_usable() || pc.busy)
+		return lt_prefix(&log_cfg.tpl, log_cfg.style, f, out, cap);
+	pc.busy = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	size_t n;
+	if (log_pc_match(f->ctx, d->level) && pc.prelen <= cap) {
+		n = pc.prelen;
+		memcpy(out, pc.pre, n);
+	} else {
+		n = lt_prefix(&log_cfg.tpl, log_cfg.style, f, out, cap);
+		pc_fill(f->ctx, d->level, out, n);
+	}
+	atomic_signal_fence(memory_order_seq_cst);
+	pc.busy = 0;
+	return n;
 }
 
 size_t log_deco_suffix(struct log_deco *d, char *out, size_t cap)

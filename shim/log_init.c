@@ -145,6 +145,7 @@ void log_init(void)
 	set_service(ctx_getenv("CTXSHIM_SERVICE"));
 	log_cfg.has_suffix = lt_has_suffix(&log_cfg.tpl, log_cfg.style);
 	log_cfg.uses = lt_uses(&log_cfg.tpl, log_cfg.style);
+	log_cfg.fast_lines = log_cfg.style == LF_TEXT && !log_cfg.has_suffix;
 	if (log_cfg.uses & LT_USES_TIME)
 		log_tz_init();
 

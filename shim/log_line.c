@@ -429,8 +429,57 @@ int log_out_stream(FILE *f, int fd, const struct iovec *in, int cnt, int level, 
 
 /* ---- write(2) and writev(2) on log fds (io.h) ----------------------------------- */
 
+size_t log_line_prefix(int level, void *caller, int safe, char *out, size_t cap)
+{
+	size_t n = log_cached_prefix(level, out, cap);
+	if (n != (size_t)-1)
+		return n;
+	struct log_deco d;
+	log_deco_begin(&d, level, caller, safe);
+	n = log_deco_prefix(&d, out, cap);
+	log_deco_end(&d);
+	return n;
+}
+
+#define FAST_MAX 1024
+
+/* The usual case: one whole line written at a line start, in a style that
+ * puts nothing after the message.  Prefix and line go out in one write
+ * from one buffer.  Returns the program's bytes, -1, or -2 when only the
+ * prefix went out (the engine goes on from there). */
+static ssize_t fast_line(int fd, const char *buf, size_t n)
+{
+	char out[LOG_PREFIX_MAX + FAST_MAX];
+	size_t pl = log_line_prefix(log_cfg.line_level, io_caller, 0, out, LOG_PREFIX_MAX);
+	memcpy(out + pl, buf, n);
+	ssize_t r = REAL(write)(fd, out, pl + n);
+	if (likely(r == (ssize_t)(pl + n)))
+		return (ssize_t)n;   /* errno untouched: nothing here sets it */
+	if (r < 0)
+		return -1;
+	if ((size_t)r < pl) {
+		KEEP_ERRNO;
+		finish(fd, out + r, pl - (size_t)r);
+		RESTORE_ERRNO;
+		r = (ssize_t)pl;
+	}
+	log_set_state(fd, LST_MID | LST_DEC);
+	return (size_t)r == pl ? -2 : r - (ssize_t)pl;
+}
+
 ssize_t log_write(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
+	unsigned st = log_state(fd);
+	/* The common case first: one whole line at a line start. */
+	if (likely(log_cfg.fast_lines) && st == 0 && n - 1 < FAST_MAX && p &&
+	    p[n - 1] == '\n' && p[0] != '\n' && log_has_context() &&
+	    (n == 1 || !memchr(p, '\n', n - 1))) {
+		ssize_t r = fast_line(fd, p, n);
+		if (r != -2)
+			return r;
+		/* only the prefix is out: the engine goes on */
+	}
 	if (unlikely(n == 0 || n > SSIZE_MAX || !buf))
 		return REAL(write)(fd, buf, n);
 	if (!(log_state(fd) & LST_DEC) && !log_has_context()) {

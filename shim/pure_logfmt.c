@@ -179,15 +179,30 @@ void lf_json_string(struct lbuf *b, const char *str, size_t n)
 	lb_put(b, str + run, n - run);
 }
 
+/* Bytes a bare logfmt value may hold: printable ASCII but space, '=', '"'
+ * and '\\' (a table: this runs for every entry of every decorated line). */
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const unsigned char bare_ok[256] = {
+	R16(0), R16(0),
+	/* ' ' ! " # $ % & ' ( ) * + , - . / */
+	0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0-9 : ; < = > ? */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1,
+	R16(1),
+	/* P-Z [ \\ ] ^ _ */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	R16(1),
+	/* p-z { | } ~ DEL */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+};
+
 void lf_logfmt_value(struct lbuf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	int bare = 1;
-	for (size_t i = 0; i < n && bare; i++) {
-		unsigned c = s[i];
-		if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c >= 0x7f)
-			bare = 0;
-	}
+	for (size_t i = 0; i < n; i++)
+		bare &= bare_ok[s[i]];
 	if (bare) {
 		lb_put(b, str, n);
 		return;

@@ -160,12 +160,13 @@ r1 300000" ]
 }
 
 @test "EINTR and short writes from a timer without SA_RESTART: every line whole, one decoration" {
-	for style in text logfmt; do
+	for style in text logfmt text; do
 		LD_PRELOAD=$SHIM BAGGAGE=request_id=pw CTXSHIM_LOG_STYLE=$style \
-			timeout 60 "$T/log_partial" eintr 300 >"$BATS_TEST_TMPDIR/o" 2>"$BATS_TEST_TMPDIR/e"
+			timeout 60 "$T/log_partial" eintr 300 >"$BATS_TEST_TMPDIR/o" 2>>"$BATS_TEST_TMPDIR/e"
 		run $PY "$BATS_TEST_DIRNAME/logging_check.py" partial "$style" 300 "$BATS_TEST_TMPDIR/o"
 		[ "$output" = "ok 300" ]
 	done
+	# the situation really arose (it depends on timing: over three runs)
 	run cat "$BATS_TEST_TMPDIR/e"
 	[[ "$output" =~ eintr=[1-9] ]]
 }
