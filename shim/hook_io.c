@@ -197,7 +197,10 @@ CTX_EXPORT int close(int fd)
 
 CTX_EXPORT int dup2(int old, int new)
 {
-	if (likely(!fdtab_get(new)) || old == new)
+	/* A copy of a log fd is a log fd: a shell's `echo ... >&2` is
+	 * dup2(2, 1) and a write on 1. */
+	unsigned carry = fdtab_get(old) & FD_LOG;
+	if (likely(!fdtab_get(new) && !carry) || old == new)
 		return REAL(dup2)(old, new);
 	KEEP_ERRNO;
 	forget(new);
@@ -205,13 +208,18 @@ CTX_EXPORT int dup2(int old, int new)
 	int r = REAL(dup2)(old, new);
 	int err = errno;
 	fdtab_reset(new);
+	if (r >= 0 && carry)
+		fdtab_set(new, FD_LOG);
 	errno = err;
 	return r;
 }
 
 CTX_EXPORT int dup3(int old, int new, int flags)
 {
-	if (likely(!fdtab_get(new)) || old == new)
+	/* A copy of a log fd is a log fd: a shell's `echo ... >&2` is
+	 * dup2(2, 1) and a write on 1. */
+	unsigned carry = fdtab_get(old) & FD_LOG;
+	if (likely(!fdtab_get(new) && !carry) || old == new)
 		return REAL(dup3)(old, new, flags);
 	KEEP_ERRNO;
 	forget(new);
@@ -219,6 +227,8 @@ CTX_EXPORT int dup3(int old, int new, int flags)
 	int r = REAL(dup3)(old, new, flags);
 	int err = errno;
 	fdtab_reset(new);
+	if (r >= 0 && carry)
+		fdtab_set(new, FD_LOG);
 	errno = err;
 	return r;
 }

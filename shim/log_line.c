@@ -447,10 +447,12 @@ size_t log_line_prefix(int level, void *caller, int safe, char *out, size_t cap)
  * puts nothing after the message.  Prefix and line go out in one write
  * from one buffer.  Returns the program's bytes, -1, or -2 when only the
  * prefix went out (the engine goes on from there). */
-static ssize_t fast_line(int fd, const char *buf, size_t n)
+static __attribute__((noinline)) ssize_t fast_line(int fd, const char *buf, size_t n)
 {
 	char out[LOG_PREFIX_MAX + FAST_MAX];
-	size_t pl = log_line_prefix(log_cfg.line_level, io_caller, 0, out, LOG_PREFIX_MAX);
+	size_t pl = log_cached_prefix(log_cfg.line_level, out, LOG_PREFIX_MAX);
+	if (unlikely(pl == (size_t)-1))
+		pl = log_line_prefix(log_cfg.line_level, io_caller, 0, out, LOG_PREFIX_MAX);
 	memcpy(out + pl, buf, n);
 	ssize_t r = REAL(write)(fd, out, pl + n);
 	if (likely(r == (ssize_t)(pl + n)))
@@ -467,19 +469,9 @@ static ssize_t fast_line(int fd, const char *buf, size_t n)
 	return (size_t)r == pl ? -2 : r - (ssize_t)pl;
 }
 
-ssize_t log_write(int fd, const void *buf, size_t n)
+/* Everything but the fast case. */
+static __attribute__((noinline)) ssize_t write_slow(int fd, const void *buf, size_t n)
 {
-	const char *p = buf;
-	unsigned st = log_state(fd);
-	/* The common case first: one whole line at a line start. */
-	if (likely(log_cfg.fast_lines) && st == 0 && n - 1 < FAST_MAX && p &&
-	    p[n - 1] == '\n' && p[0] != '\n' && log_has_context() &&
-	    (n == 1 || !memchr(p, '\n', n - 1))) {
-		ssize_t r = fast_line(fd, p, n);
-		if (r != -2)
-			return r;
-		/* only the prefix is out: the engine goes on */
-	}
 	if (unlikely(n == 0 || n > SSIZE_MAX || !buf))
 		return REAL(write)(fd, buf, n);
 	if (!(log_state(fd) & LST_DEC) && !log_has_context()) {
@@ -498,6 +490,21 @@ ssize_t log_write(int fd, const void *buf, size_t n)
 	if (r >= 0)
 		RESTORE_ERRNO;
 	return r;
+}
+
+ssize_t log_write(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	/* The common case: one whole line at a line start. */
+	if (likely(log_cfg.fast_lines) && n - 1 < FAST_MAX && p && p[n - 1] == '\n' &&
+	    p[0] != '\n' && log_state(fd) == 0 && log_has_context() &&
+	    (n == 1 || !memchr(p, '\n', n - 1))) {
+		ssize_t r = fast_line(fd, p, n);
+		if (likely(r != -2))
+			return r;
+		/* only the prefix is out: the engine goes on */
+	}
+	return write_slow(fd, buf, n);
 }
 
 ssize_t log_writev(int fd, const struct iovec *iov, int cnt)

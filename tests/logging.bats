@@ -225,7 +225,6 @@ r1 300000" ]
 }
 
 @test "{time} and {time_utc}: ISO 8601 with milliseconds, local offset and Z" {
-	[ -e /usr/share/zoneinfo/Asia/Kolkata ] || skip "tzdata is not installed"
 	TZ=Asia/Kolkata LD_PRELOAD=$SHIM BAGGAGE=request_id=t CTXSHIM_LOG_FORMAT='{time} {time_utc} {message}' \
 		"$T/log_calls" fprintf write 2>"$BATS_TEST_TMPDIR/e"
 	run cat "$BATS_TEST_TMPDIR/e"
@@ -325,6 +324,23 @@ logging.basicConfig(level=logging.INFO); logging.info("via logging")' 2>"$BATS_T
 	wait "$SRV" || true
 	run cat "$BATS_TEST_TMPDIR/srv"
 	assert_line --regexp '^\[request_id=srv\] 127\.0\.0\.1 - - \[.*\] "GET / HTTP/1\.1" 200 -$'
+}
+
+@test "shells: echo >&2 in sh and bash is decorated (dup2 carries the log fd), stdout is not" {
+	for sh in sh bash; do
+		LD_PRELOAD=$SHIM BAGGAGE=request_id=s1 $sh -c 'echo to-stderr >&2; echo to-stdout; echo again >&2' \
+			>"$BATS_TEST_TMPDIR/o" 2>"$BATS_TEST_TMPDIR/e"
+		[ "$(cat "$BATS_TEST_TMPDIR/o")" = "to-stdout" ]
+		[ "$(cat "$BATS_TEST_TMPDIR/e")" = "[request_id=s1] to-stderr
+[request_id=s1] again" ]
+	done
+}
+
+@test "coreutils and grep (glibc's error() in Debian binaries) are decorated" {
+	run env LD_PRELOAD="$SHIM" BAGGAGE=request_id=c1 ls /nonexistent-ctxshim
+	[ "$output" = "[request_id=c1] ls: cannot access '/nonexistent-ctxshim': No such file or directory" ]
+	run env LD_PRELOAD="$SHIM" BAGGAGE=request_id=c1 grep -q x /nonexistent-ctxshim
+	[ "$output" = "[request_id=c1] grep: /nonexistent-ctxshim: No such file or directory" ]
 }
 
 teardown() {

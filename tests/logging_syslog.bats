@@ -173,3 +173,12 @@ EOF
 	assert_line --regexp '^<13>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} mytag: disk almost full$'
 	refute_output --partial "request_id"
 }
+
+@test "python's syslog module, an unmodified interpreter, is decorated; %-signs stay literal" {
+	BAGGAGE=request_id=py1 devlog /usr/bin/python3 -c '
+import syslog
+syslog.openlog("pyapp", syslog.LOG_PID, syslog.LOG_DAEMON)
+syslog.syslog(syslog.LOG_ERR, "disk 100% full %s %m")'
+	run cat "$BATS_TEST_TMPDIR/log"
+	assert_line --regexp '^<27>.* pyapp\[[0-9]+\]: \[request_id=py1\] disk 100% full %s %m$'
+}
