@@ -191,7 +191,12 @@ CTX_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 	return stream_vprintf(f, flag, fmt, ap, __builtin_return_address(0));
 }
 
-CTX_EXPORT int vprintf(const char *fmt, va_list ap)
+/* vprintf and putchar are inline functions in glibc's headers when
+ * optimizing: ours get their exported names through asm labels. */
+CTX_EXPORT int hook_vprintf(const char *fmt, va_list ap) __asm__("vprintf");
+CTX_EXPORT int hook_putchar(int c) __asm__("putchar");
+
+CTX_EXPORT int hook_vprintf(const char *fmt, va_list ap)
 {
 	if (likely(!watched_stream(stdout)))
 		return REAL(vfprintf)(stdout, fmt, ap);
@@ -365,7 +370,7 @@ CTX_EXPORT int putc(int c, FILE *f)
 	return putc_any(c, f, 1, REAL(putc), __builtin_return_address(0));
 }
 
-CTX_EXPORT int putchar(int c)
+CTX_EXPORT int hook_putchar(int c)
 {
 	if (likely(!watched_stream(stdout)))
 		return REAL(putchar)(c);

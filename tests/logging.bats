@@ -16,12 +16,18 @@ ctx() {
 	err=$(cat "$BATS_TEST_TMPDIR/err")
 }
 
-@test "empty context: every line family is byte-for-byte what it is without the shim" {
+@test "empty context or CTXSHIM_DISABLE: every line family is byte-for-byte what it is without the shim" {
 	# shellcheck disable=SC2086
 	"$T/log_calls" $ALL printf puts putchar ret long:70000 >"$BATS_TEST_TMPDIR/plain" 2>&1
 	# shellcheck disable=SC2086
 	shim "$T/log_calls" $ALL printf puts putchar ret long:70000 >"$BATS_TEST_TMPDIR/shim" 2>&1
 	cmp "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/shim"
+	# disabled, with a context: error() and error_at_line() are printed by
+	# the shim's own code then, byte for byte glibc's
+	# shellcheck disable=SC2086
+	CTXSHIM_DISABLE=1 BAGGAGE=request_id=r1 shim "$T/log_calls" $ALL printf puts putchar ret \
+		long:70000 >"$BATS_TEST_TMPDIR/disabled" 2>&1
+	cmp "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/disabled"
 	# shellcheck disable=SC2086
 	CTXSHIM_LOG_STYLE=json shim "$T/log_fortify" $ALL >"$BATS_TEST_TMPDIR/shim2" 2>&1
 	# shellcheck disable=SC2086
