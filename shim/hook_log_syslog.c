@@ -142,7 +142,8 @@ static void rfc5424(int pri, const char *msg, size_t mlen, struct log_deco *d)
 	put_uint(&b, (unsigned long)getpid());
 	lb_put(&b, " - ", 3);
 	size_t sd_at = b.len;
-	size_t sd = lt_sd(log_deco_fields(d)->ctx, pkt + b.len, OUT_BUF - b.len);
+	const struct lt_fields *f = log_deco_fields(d);
+	size_t sd = lt_sd(f->ctx, f->base, pkt + b.len, OUT_BUF - b.len);
 	if (sd == 0)
 		lb_putc(&b, '-');
 	else

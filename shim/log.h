@@ -86,9 +86,16 @@ static inline void log_note_plain(int fd, char last)
 int log_has_context_boxed(void);
 static inline int log_has_context(void)
 {
-	if (likely(ctx_cfg.mode == CTX_COPY))
-		return ctx_self.map != NULL;
+	if (likely(ctx_cfg.mode == CTX_COPY) || ctx_is_empty())
+		return !ctx_is_empty();
 	return log_has_context_boxed();
+}
+
+/* The process-wide layer under every thread's context (core.h); its maps
+ * are never freed, so a pointer to one stays valid and names it exactly. */
+static inline const struct cmap *log_global(void)
+{
+	return atomic_load_explicit(&ctx_global, memory_order_acquire);
 }
 
 /* ---- the decoration of one call ------------------------------------------ */
@@ -125,6 +132,7 @@ size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap);
 struct log_pcache {
 	volatile int busy;
 	int valid, level;
+	const struct cmap *base;   /* the global layer it was rendered over */
 	uint32_t n;
 	uint16_t keylen, prelen;
 	char key[LOG_PC_KEY];
@@ -145,12 +153,15 @@ static inline const char *log_pc_strings(const struct cmap *m, size_t *len)
 	return a;
 }
 
-static inline int log_pc_match(const struct cmap *m, int level)
+static inline int log_pc_match(const struct cmap *m, const struct cmap *base, int level)
 {
 	size_t len;
 	const char *s;
-	return log_pc.valid && log_pc.n == m->n && log_pc.level == level &&
-	       (s = log_pc_strings(m, &len)) && len == log_pc.keylen &&
+	if (!log_pc.valid || log_pc.base != base || log_pc.level != level)
+		return 0;
+	if (!m)
+		return log_pc.n == 0;
+	return log_pc.n == m->n && (s = log_pc_strings(m, &len)) && len == log_pc.keylen &&
 	       __builtin_memcmp(s, log_pc.key, len) == 0;
 }
 
@@ -164,13 +175,13 @@ static inline int log_pc_usable(void)
  * log_deco_prefix renders it and refills the cache. */
 static inline size_t log_cached_prefix(int level, char *out, size_t cap)
 {
-	const struct cmap *m = ctx_self.map;
+	const struct cmap *m = ctx_self.map, *g = log_global();
 	size_t n = (size_t)-1;
-	if (ctx_cfg.mode != CTX_COPY || !m || !log_pc_usable() || log_pc.busy)
+	if (ctx_cfg.mode != CTX_COPY || (!m && !g) || !log_pc_usable() || log_pc.busy)
 		return n;
 	log_pc.busy = 1;
 	atomic_signal_fence(memory_order_seq_cst);
-	if (log_pc_match(m, level) && log_pc.prelen <= cap) {
+	if (log_pc_match(m, g, level) && log_pc.prelen <= cap) {
 		n = log_pc.prelen;
 		__builtin_memcpy(out, log_pc.pre, n);
 	}

@@ -207,8 +207,12 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 	d->viewed = 1;
 	memset(f, 0, sizeof *f);
 	if (ctx_cfg.mode == CTX_COPY) {
+		/* the thread's own map, over the process-wide layer: both
+		 * immutable, read in place */
 		f->ctx = ctx_self.map;
+		f->base = log_global();
 	} else {
+		/* a snapshot, the process-wide layer included */
 		if (ctx_snapshot(&d->owned) < 0)
 			d->owned = NULL;
 		f->ctx = d->owned;
@@ -242,21 +246,23 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 __thread struct log_pcache log_pc CTX_TLS;
 #define pc log_pc
 
-static void pc_fill(const struct cmap *m, int level, const char *pre, size_t len)
+static void pc_fill(const struct cmap *m, const struct cmap *base, int level,
+		    const char *pre, size_t len)
 {
-	size_t klen;
-	const char *s = log_pc_strings(m, &klen);
+	size_t klen = 0;
+	const char *s = m ? log_pc_strings(m, &klen) : "";
 	pc.valid = 0;
 	if (!s || len > LOG_PC_PRE)
 		return;
-	for (uint32_t i = 0; i < m->n; i++)
+	for (uint32_t i = 0; m && i < m->n; i++)
 		if (m->e[i].tomb)
 			return;
 	memcpy(pc.key, s, klen);
 	memcpy(pc.pre, pre, len);
 	pc.keylen = (uint16_t)klen;
 	pc.prelen = (uint16_t)len;
-	pc.n = m->n;
+	pc.n = m ? m->n : 0;
+	pc.base = base;
 	pc.level = level;
 	pc.valid = 1;
 }
@@ -264,19 +270,19 @@ static void pc_fill(const struct cmap *m, int level, const char *pre, size_t len
 size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap)
 {
 	const struct lt_fields *f = log_deco_fields(d);
-	if (!f->ctx)
+	if (!f->ctx && !f->base)
 		return 0;
 	if (!log_pc_usable() || pc.busy)
 		return lt_prefix(&log_cfg.tpl, log_cfg.style, f, out, cap);
 	pc.busy = 1;
 	atomic_signal_fence(memory_order_seq_cst);
 	size_t n;
-	if (log_pc_match(f->ctx, d->level) && pc.prelen <= cap) {
+	if (log_pc_match(f->ctx, f->base, d->level) && pc.prelen <= cap) {
 		n = pc.prelen;
 		memcpy(out, pc.pre, n);
 	} else {
 		n = lt_prefix(&log_cfg.tpl, log_cfg.style, f, out, cap);
-		pc_fill(f->ctx, d->level, out, n);
+		pc_fill(f->ctx, f->base, d->level, out, n);
 	}
 	atomic_signal_fence(memory_order_seq_cst);
 	pc.busy = 0;

@@ -72,7 +72,8 @@ static int decorating(struct out *o)
 {
 	if (!o->have_pre) {
 		o->have_pre = 1;
-		o->active = log_deco_fields(&o->deco)->ctx != NULL;
+		const struct lt_fields *f = log_deco_fields(&o->deco);
+		o->active = f->ctx != NULL || f->base != NULL;
 		o->prelen = o->active ? log_deco_prefix(&o->deco, o->pre, sizeof o->pre) : 0;
 	}
 	return o->active;

@@ -51,7 +51,9 @@ struct lt_tpl {
 int lt_compile(struct lt_tpl *t, const char *src);
 
 struct lt_fields {
-	const struct cmap *ctx;   /* the context (NULL: empty) */
+	const struct cmap *ctx;   /* the thread's context (NULL: empty) */
+	const struct cmap *base;  /* under it: entries shown for keys CTX lacks
+				   * (the process-wide layer), or NULL */
 	const char *service;
 	size_t service_len;
 	int level;                /* 0-7 */
@@ -72,9 +74,10 @@ int lt_has_suffix(const struct lt_tpl *t, int style);
 /* What STYLE and T need computed per line (LT_USES_*). */
 unsigned lt_uses(const struct lt_tpl *t, int style);
 
-/* RFC 5424 structured data for CTX: [ctx@32473 request_id="..." ...], the
- * request id first; keys over 32 bytes are left out.  0 when empty. */
-size_t lt_sd(const struct cmap *ctx, char *out, size_t cap);
+/* RFC 5424 structured data for CTX over BASE: [ctx@32473 request_id="..."
+ * ...], the request id first; keys over 32 bytes are left out.  0 when
+ * empty. */
+size_t lt_sd(const struct cmap *ctx, const struct cmap *base, char *out, size_t cap);
 
 #define LT_SD_ID "ctx@32473"
 

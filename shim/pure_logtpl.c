@@ -90,9 +90,13 @@ int lt_compile(struct lt_tpl *t, const char *src)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-static const struct cmap_entry *find(const struct cmap *m, const char *k, size_t kl)
+/* KEY in CTX, else in BASE; a tombstone in CTX hides BASE's entry. */
+static const struct cmap_entry *find2(const struct cmap *ctx, const struct cmap *base,
+				      const char *k, size_t kl)
 {
-	const struct cmap_entry *e = cmap_find(m, k, kl);
+	const struct cmap_entry *e = cmap_find(ctx, k, kl);
+	if (!e)
+		e = cmap_find(base, k, kl);
 	return e && !e->tomb ? e : NULL;
 }
 
@@ -133,10 +137,10 @@ static int is_request_id(const struct cmap_entry *e)
  * one entry and the caller rolls back what exceeds LIMIT. */
 typedef void (*entry_fn)(struct lbuf *b, const struct cmap_entry *e, int first);
 
-static void each_entry(struct lbuf *b, const struct cmap *m, size_t limit, entry_fn fn,
-		       int first)
+static void each_entry(struct lbuf *b, const struct cmap *m, const struct cmap *base,
+		       size_t limit, entry_fn fn, int first)
 {
-	const struct cmap_entry *rid = find(m, REQUEST_ID, REQUEST_ID_LEN);
+	const struct cmap_entry *rid = find2(m, base, REQUEST_ID, REQUEST_ID_LEN);
 	if (rid) {
 		size_t saved = b->len;
 		fn(b, rid, first);
@@ -145,16 +149,20 @@ static void each_entry(struct lbuf *b, const struct cmap *m, size_t limit, entry
 		else
 			first = 0;
 	}
-	for (uint32_t i = 0; m && i < m->n; i++) {
-		const struct cmap_entry *e = &m->e[i];
-		if (e->tomb || is_request_id(e))
-			continue;
-		size_t saved = b->len;
-		fn(b, e, first);
-		if (b->len > limit)
-			b->len = saved;
-		else
-			first = 0;
+	/* the thread's entries, then the base's it does not cover */
+	for (int layer = 0; layer < 2; layer++) {
+		const struct cmap *l = layer ? base : m;
+		for (uint32_t i = 0; l && i < l->n; i++) {
+			const struct cmap_entry *e = &l->e[i];
+			if (e->tomb || is_request_id(e) || (layer && cmap_find(m, e->key, e->klen)))
+				continue;
+			size_t saved = b->len;
+			fn(b, e, first);
+			if (b->len > limit)
+				b->len = saved;
+			else
+				first = 0;
+		}
 	}
 }
 
@@ -209,7 +217,7 @@ static void text_item(struct lbuf *b, const struct lt_tpl *t, const struct lt_it
 		lb_put(b, t->text + it->off, it->len);
 		break;
 	case LT_KEY:
-		e = find(f->ctx, t->text + it->off, it->len);
+		e = find2(f->ctx, f->base, t->text + it->off, it->len);
 		if (e)
 			lf_text_value(b, e->val, e->vlen);
 		break;
@@ -236,7 +244,7 @@ static void text_item(struct lbuf *b, const struct lt_tpl *t, const struct lt_it
 			lb_putc(b, '?');
 		break;
 	case LT_CONTEXT:
-		each_entry(b, f->ctx, b->cap, context_entry, 1);
+		each_entry(b, f->ctx, f->base, b->cap, context_entry, 1);
 		break;
 	}
 }
@@ -281,7 +289,7 @@ size_t lt_prefix(const struct lt_tpl *t, int style, const struct lt_fields *f,
 		if (b.len + 1 + tail > cap)
 			b.len = saved;
 		lb_putc(&b, '"');
-		each_entry(&b, f->ctx, cap - tail, json_entry, 0);
+		each_entry(&b, f->ctx, f->base, cap - tail, json_entry, 0);
 		lb_put(&b, js_tail, tail);
 	} else {
 		lb_put(&b, "time=", 5);
@@ -293,7 +301,7 @@ size_t lt_prefix(const struct lt_tpl *t, int style, const struct lt_fields *f,
 		lf_logfmt_value(&b, f->service, f->service_len);
 		if (b.len + tail > cap)
 			b.len = saved;
-		each_entry(&b, f->ctx, cap - tail, logfmt_entry, 0);
+		each_entry(&b, f->ctx, f->base, cap - tail, logfmt_entry, 0);
 		lb_put(&b, lf_tail, tail);
 	}
 	return lb_ok(&b) ? b.len : 0;
@@ -343,7 +351,7 @@ static void sd_entry(struct lbuf *b, const struct cmap_entry *e, int first)
 	lb_putc(b, '"');
 }
 
-size_t lt_sd(const struct cmap *ctx, char *out, size_t cap)
+size_t lt_sd(const struct cmap *ctx, const struct cmap *base, char *out, size_t cap)
 {
 	struct lbuf b;
 	static const char head[] = "[" LT_SD_ID;
@@ -351,7 +359,7 @@ size_t lt_sd(const struct cmap *ctx, char *out, size_t cap)
 		return 0;
 	lb_init(&b, out, cap);
 	lb_put(&b, head, sizeof head - 1);
-	each_entry(&b, ctx, cap - 1, sd_entry, 0);
+	each_entry(&b, ctx, base, cap - 1, sd_entry, 0);
 	if (b.len == sizeof head - 1)
 		return 0;
 	lb_putc(&b, ']');

@@ -8,10 +8,6 @@
 # (build/bench/log_sink) is bound there.
 set -u
 . "$(dirname "$0")/../bench-lib.sh"
-# bench-lib's ROOT is one level short when sourced from bench.d/
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SHIM=$ROOT/build/libctxshim.so
-BENCH=$ROOT/build/bench
 CTX="BAGGAGE=request_id=7f9c2ba4e88f827d616045507605853e,user=alice"
 
 syslog_part() {

@@ -2,15 +2,13 @@
 #include "logfmt.h"
 #include "logtpl.h"
 
+#include "unit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond) do { if (!(cond)) { \
-	fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-	failures++; } } while (0)
+#define CHECK(cond) EXPECT(cond)
 
 static struct cmap *with(struct cmap *m, const char *k, const char *v)
 {
@@ -35,7 +33,7 @@ static void same(const char *got, size_t len, const char *want, int line)
 {
 	if (len != strlen(want) || memcmp(got, want, len)) {
 		fprintf(stderr, "line %d: got [%.*s]\n          want [%s]\n", line, (int)len, got, want);
-		failures++;
+		unit_failed++;
 	}
 }
 
@@ -47,7 +45,7 @@ static void render(const char *tpl, int style, const struct cmap *ctx, const cha
 	char out[1024], pre[512], suf[512];
 	if (lt_compile(&t, tpl) < 0) {
 		fprintf(stderr, "line %d: template rejected\n", line);
-		failures++;
+		unit_failed++;
 		return;
 	}
 	size_t p = lt_prefix(&t, style, &f, pre, sizeof pre);
@@ -140,7 +138,7 @@ static void test_limits(void)
 		CHECK(n <= cap);
 		if (n)
 			CHECK(n >= 6 && !memcmp(out + n - 6, " msg=\"", 6));
-		n = lt_sd(m, out, cap);
+		n = lt_sd(m, NULL, out, cap);
 		CHECK(n <= cap);
 		if (n)
 			CHECK(out[0] == '[' && out[n - 1] == ']');
@@ -153,14 +151,39 @@ static void test_limits(void)
 	cmap_unref(m);
 }
 
+/* The process-wide layer under the thread's context: its entries show
+ * where the thread has none, the thread's win. */
+static void test_base(void)
+{
+	struct cmap *g = with(with(NULL, "incident", "INC-42"), "request_id", "global-id");
+	struct cmap *m = with(NULL, "request_id", "mine");
+	struct lt_tpl t;
+	struct lt_fields f = fields(m);
+	char out[256];
+	f.base = g;
+	lt_compile(&t, "[{context}] <{incident}> {message}");
+	size_t n = lt_prefix(&t, LF_TEXT, &f, out, sizeof out);
+	same(out, n, "[request_id=mine incident=INC-42] <INC-42> ", __LINE__);
+	n = lt_prefix(&t, LF_JSON, &f, out, sizeof out);
+	same(out, n, "{\"time\":\"2024-02-29T12:34:56.789Z\",\"level\":\"info\",\"service\":\"api\","
+	     "\"request_id\":\"mine\",\"incident\":\"INC-42\",\"message\":\"", __LINE__);
+	n = lt_sd(m, g, out, sizeof out);
+	same(out, n, "[ctx@32473 request_id=\"mine\" incident=\"INC-42\"]", __LINE__);
+	f.ctx = NULL;
+	n = lt_prefix(&t, LF_TEXT, &f, out, sizeof out);
+	same(out, n, "[request_id=global-id incident=INC-42] <INC-42> ", __LINE__);
+	cmap_unref(m);
+	cmap_unref(g);
+}
+
 static void test_sd(void)
 {
 	char out[256];
 	struct cmap *m = with(with(NULL, "request_id", "r\"1]"), "path", "/a\\b");
 	m = with(m, "k23456789012345678901234567890123", "too long a name");
-	size_t n = lt_sd(m, out, sizeof out);
+	size_t n = lt_sd(m, NULL, out, sizeof out);
 	same(out, n, "[ctx@32473 request_id=\"r\\\"1\\]\" path=\"/a\\\\b\"]", __LINE__);
-	CHECK(lt_sd(NULL, out, sizeof out) == 0);
+	CHECK(lt_sd(NULL, NULL, out, sizeof out) == 0);
 	cmap_unref(m);
 }
 
@@ -169,11 +192,7 @@ int main(void)
 	test_text();
 	test_styles();
 	test_limits();
+	test_base();
 	test_sd();
-	if (failures) {
-		fprintf(stderr, "logtpl: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("logtpl: ok\n");
-	return 0;
+	UNIT_DONE("logtpl");
 }

@@ -1,15 +1,13 @@
 /* Unit tests of pure_logfmt.c: escapers, UTF-8, time stamps, levels, globs. */
 #include "logfmt.h"
 
+#include "unit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond) do { if (!(cond)) { \
-	fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-	failures++; } } while (0)
+#define CHECK(cond) EXPECT(cond)
 
 typedef void (*esc_fn)(struct lbuf *, const char *, size_t);
 
@@ -23,10 +21,11 @@ static void expect(esc_fn fn, const char *s, size_t n, const char *want, int lin
 	if (!lb_ok(&b) || b.len != strlen(want) || memcmp(out, want, b.len)) {
 		fprintf(stderr, "line %d: got [%.*s] want [%s]\n", line,
 			(int)(b.len < sizeof out ? b.len : sizeof out), out, want);
-		failures++;
+		unit_failed++;
 	}
+	unit_run++;
 }
-#define EXPECT(fn, lit, want) expect(fn, lit, sizeof(lit) - 1, want, __LINE__)
+#define ESC(fn, lit, want) expect(fn, lit, sizeof(lit) - 1, want, __LINE__)
 
 static void test_utf8(void)
 {
@@ -46,53 +45,53 @@ static void test_utf8(void)
 
 static void test_text(void)
 {
-	EXPECT(lf_text_value, "abc", "abc");
-	EXPECT(lf_text_value, "a\nb", "a\\nb");
-	EXPECT(lf_text_value, "a\r\n\t\x1b[31m", "a\\r\\n\\t\\x1b[31m");
-	EXPECT(lf_text_value, "back\\slash", "back\\\\slash");
-	EXPECT(lf_text_value, "del\x7f", "del\\x7f");
-	EXPECT(lf_text_value, "caf\xc3\xa9", "caf\xc3\xa9");
-	EXPECT(lf_text_value, "ls\xe2\x80\xa8x", "ls\\u2028x");
-	EXPECT(lf_text_value, "nel\xc2\x85x", "nel\\u0085x");
-	EXPECT(lf_text_value, "bad\xff", "bad\xff");
-	EXPECT(lf_text_value, "", "");
+	ESC(lf_text_value, "abc", "abc");
+	ESC(lf_text_value, "a\nb", "a\\nb");
+	ESC(lf_text_value, "a\r\n\t\x1b[31m", "a\\r\\n\\t\\x1b[31m");
+	ESC(lf_text_value, "back\\slash", "back\\\\slash");
+	ESC(lf_text_value, "del\x7f", "del\\x7f");
+	ESC(lf_text_value, "caf\xc3\xa9", "caf\xc3\xa9");
+	ESC(lf_text_value, "ls\xe2\x80\xa8x", "ls\\u2028x");
+	ESC(lf_text_value, "nel\xc2\x85x", "nel\\u0085x");
+	ESC(lf_text_value, "bad\xff", "bad\xff");
+	ESC(lf_text_value, "", "");
 }
 
 static void test_logfmt(void)
 {
-	EXPECT(lf_logfmt_value, "abc-123", "abc-123");
-	EXPECT(lf_logfmt_value, "", "");
-	EXPECT(lf_logfmt_value, "a b", "\"a b\"");
-	EXPECT(lf_logfmt_value, "a=b", "\"a=b\"");
-	EXPECT(lf_logfmt_value, "say \"hi\"", "\"say \\\"hi\\\"\"");
-	EXPECT(lf_logfmt_value, "x\ny", "\"x\\ny\"");
-	EXPECT(lf_logfmt_value, "a\\b", "\"a\\\\b\"");
-	EXPECT(lf_logfmt_value, "\xff", "\"\\ufffd\"");
-	EXPECT(lf_logfmt_value, "caf\xc3\xa9", "\"caf\xc3\xa9\"");
+	ESC(lf_logfmt_value, "abc-123", "abc-123");
+	ESC(lf_logfmt_value, "", "");
+	ESC(lf_logfmt_value, "a b", "\"a b\"");
+	ESC(lf_logfmt_value, "a=b", "\"a=b\"");
+	ESC(lf_logfmt_value, "say \"hi\"", "\"say \\\"hi\\\"\"");
+	ESC(lf_logfmt_value, "x\ny", "\"x\\ny\"");
+	ESC(lf_logfmt_value, "a\\b", "\"a\\\\b\"");
+	ESC(lf_logfmt_value, "\xff", "\"\\ufffd\"");
+	ESC(lf_logfmt_value, "caf\xc3\xa9", "\"caf\xc3\xa9\"");
 }
 
 static void test_json(void)
 {
-	EXPECT(lf_json_string, "plain", "plain");
-	EXPECT(lf_json_string, "q\"b\\", "q\\\"b\\\\");
-	EXPECT(lf_json_string, "\b\f\n\r\t", "\\b\\f\\n\\r\\t");
-	EXPECT(lf_json_string, "\x01\x1f\x7f", "\\u0001\\u001f\\u007f");
-	EXPECT(lf_json_string, "\xc3\xa9\xe2\x82\xac", "\xc3\xa9\xe2\x82\xac");
-	EXPECT(lf_json_string, "a\xff\xfe" "b", "a\\ufffd\\ufffdb");
-	EXPECT(lf_json_string, "\xe2\x82", "\\ufffd\\ufffd");         /* cut at the end */
-	EXPECT(lf_json_string, "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd");
-	EXPECT(lf_json_string, "\xe2\x80\xa9", "\\u2029");
+	ESC(lf_json_string, "plain", "plain");
+	ESC(lf_json_string, "q\"b\\", "q\\\"b\\\\");
+	ESC(lf_json_string, "\b\f\n\r\t", "\\b\\f\\n\\r\\t");
+	ESC(lf_json_string, "\x01\x1f\x7f", "\\u0001\\u001f\\u007f");
+	ESC(lf_json_string, "\xc3\xa9\xe2\x82\xac", "\xc3\xa9\xe2\x82\xac");
+	ESC(lf_json_string, "a\xff\xfe" "b", "a\\ufffd\\ufffdb");
+	ESC(lf_json_string, "\xe2\x82", "\\ufffd\\ufffd");         /* cut at the end */
+	ESC(lf_json_string, "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd");
+	ESC(lf_json_string, "\xe2\x80\xa9", "\\u2029");
 	/* a NUL inside a counted string */
 	expect(lf_json_string, "a\0b", 3, "a\\u0000b", __LINE__);
 }
 
 static void test_sd(void)
 {
-	EXPECT(lf_sd_value, "abc", "abc");
-	EXPECT(lf_sd_value, "a\"b\\c]d", "a\\\"b\\\\c\\]d");
-	EXPECT(lf_sd_value, "x\ny", "x\\x0ay");
-	EXPECT(lf_sd_value, "bad\xff", "bad\xef\xbf\xbd");
-	EXPECT(lf_sd_value, "[ok]", "[ok\\]");
+	ESC(lf_sd_value, "abc", "abc");
+	ESC(lf_sd_value, "a\"b\\c]d", "a\\\"b\\\\c\\]d");
+	ESC(lf_sd_value, "x\ny", "x\\x0ay");
+	ESC(lf_sd_value, "bad\xff", "bad\xef\xbf\xbd");
+	ESC(lf_sd_value, "[ok]", "[ok\\]");
 }
 
 /* Escape IN in pieces cut at every position: the result must not depend on
@@ -118,7 +117,7 @@ static void test_stream(void)
 		CHECK(lf_escape_msg(LF_JSON, in + cut, n - cut, &pend, &b) == n - cut);
 		if (b.len != wlen || memcmp(part, whole, wlen)) {
 			fprintf(stderr, "stream cut at %zu differs\n", cut);
-			failures++;
+			unit_failed++;
 		}
 	}
 	/* a small buffer takes whole units only, and the rest follows */
@@ -211,10 +210,5 @@ int main(void)
 	test_time();
 	test_levels();
 	test_glob();
-	if (failures) {
-		fprintf(stderr, "logfmt: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("logfmt: ok\n");
-	return 0;
+	UNIT_DONE("logfmt");
 }
