@@ -218,6 +218,65 @@ static size_t decorate(struct log_deco *d, const char *msg, size_t n, char *out,
 	return at;
 }
 
+/* 1 when FMT holds a %n conversion (its fortify check wants the format in
+ * read-only memory, where a copy of ours is not). */
+static int has_n(const char *fmt)
+{
+	for (const char *p = fmt; (p = strchr(p, '%')) != NULL;) {
+		p++;
+		if (*p == '%') {
+			p++;
+			continue;
+		}
+		while (*p && strchr("0123456789$#+- .'hlLqjztI*", *p))
+			p++;
+		if (*p == 'n')
+			return 1;
+	}
+	return 0;
+}
+
+/* S as format text: '%' doubled.  Returns the bytes written to OUT. */
+static size_t put_literal(char *out, const char *s, size_t n)
+{
+	if (!memchr(s, '%', n)) {
+		memcpy(out, s, n);
+		return n;
+	}
+	size_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		out[at++] = s[i];
+		if (s[i] == '%')
+			out[at++] = '%';
+	}
+	return at;
+}
+
+/* Text style: the prefix (its '%' doubled) before the program's own format,
+ * so glibc formats the message once, with the program's arguments (%m and
+ * positional arguments included).  0, or -1 to take the general way. */
+#define FMT_MAX 2048
+
+static int syslog_prefixed(int pri, int flag, const char *fmt, va_list ap, struct log_deco *d,
+			   int err)
+{
+	char pre[LOG_PREFIX_MAX], suf[LOG_SUFFIX_MAX];
+	char nf[2 * LOG_PREFIX_MAX + FMT_MAX + 2 * LOG_SUFFIX_MAX + 1];
+	size_t fl = strlen(fmt);
+	if (fl > FMT_MAX || (flag > 0 && has_n(fmt)))
+		return -1;
+	size_t pl = log_deco_prefix(d, pre, sizeof pre);
+	size_t sl = log_cfg.has_suffix ? log_deco_suffix(d, suf, sizeof suf) : 0;
+	size_t at = put_literal(nf, pre, pl);
+	memcpy(nf + at, fmt, fl);
+	at += fl;
+	at += put_literal(nf + at, suf, sl);
+	nf[at] = '\0';
+	errno = err;
+	real_vsyslog_any(pri, flag, nf, ap);
+	return 0;
+}
+
 static void do_syslog(int pri, int flag, const char *fmt, va_list ap, void *caller)
 {
 	if (!ctx_should_act()) {
@@ -233,6 +292,17 @@ static void do_syslog(int pri, int flag, const char *fmt, va_list ap, void *call
 	}
 
 	int was = log_enter();
+	if (log_cfg.style == LF_TEXT && !log_cfg.rfc5424 && fmt) {
+		struct log_deco d;
+		log_deco_begin(&d, LOG_PRI(pri), caller, 1);
+		int r = syslog_prefixed(pri, flag, fmt, ap, &d, saved_errno_);
+		log_deco_end(&d);
+		if (r == 0) {
+			log_leave(was);
+			RESTORE_ERRNO;
+			return;
+		}
+	}
 	char buf[MSG_BUF], *msg = buf;
 	va_list aq;
 	va_copy(aq, ap);

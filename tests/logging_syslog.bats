@@ -78,6 +78,37 @@ devlog() {
 	assert_line --regexp '^<11>.* log_calls: \[request_id=r1\] open failed: No such file or directory$'
 }
 
+@test "a % in a context value stays literal; positional arguments, %% and %m still work" {
+	BAGGAGE='request_id=a%25s%25n%25%25,x=%25m' devlog "$T/log_calls" syslog_pos
+	run cat "$BATS_TEST_TMPDIR/log"
+	[ "${#lines[@]}" -eq 1 ]
+	assert_line --regexp '^<14>.* log_calls: \[request_id=a%s%n%% x=%m\] b a 50% Permission denied$'
+	BAGGAGE='request_id=a%25s' devlog "$T/log_fortify" syslog_pos syslog_m
+	run cat "$BATS_TEST_TMPDIR/log"
+	assert_line --index 0 --regexp '^<14>.* log_fortify: \[request_id=a%s\] b a 50% Permission denied$'
+	assert_line --index 1 --regexp '^<11>.* log_fortify: \[request_id=a%s\] open failed: No such file or directory$'
+}
+
+@test "fortified syslog with %n in a writable format still aborts, as without the shim" {
+	cat >"$BATS_TEST_TMPDIR/n.c" <<'EOF'
+#define _FORTIFY_SOURCE 2
+#include <string.h>
+#include <syslog.h>
+int main(void)
+{
+	char fmt[16];
+	int n;
+	strcpy(fmt, "ab%n");
+	syslog(LOG_INFO, fmt, &n);
+	return 0;
+}
+EOF
+	cc -O2 -o "$BATS_TEST_TMPDIR/n" "$BATS_TEST_TMPDIR/n.c"
+	status=0
+	BAGGAGE=request_id=r1 devlog "$BATS_TEST_TMPDIR/n" || status=$?
+	[ "$status" -eq 134 ]
+}
+
 @test "CTXSHIM_LOG_LEVEL drops syslog messages below the level" {
 	BAGGAGE=request_id=r1 CTXSHIM_LOG_LEVEL=info devlog "$T/log_calls" syslog_debug syslog
 	run cat "$BATS_TEST_TMPDIR/log"

@@ -5,7 +5,7 @@
  *   fprintf vfprintf printf vprintf dprintf fputs fputc putc putchar puts
  *   fwrite perror warn warnx vwarn vwarnx error error_at_line progname
  *   write writev pieces multi long:N longf:N syslog vsyslog syslog_m
- *   syslog_debug openlog openlog_perror ret err errx verr verrx
+ *   syslog_debug syslog_pos openlog openlog_perror ret err errx verr verrx
  *
  * It knows nothing of ctxshim; the tests run it with and without.
  */
@@ -212,6 +212,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(c, "syslog_m")) {
 			errno = ENOENT;
 			syslog(LOG_ERR, "open failed: %m");
+		} else if (!strcmp(c, "syslog_pos")) {
+			errno = EACCES;
+			syslog(LOG_INFO, "%2$s %1$s %3$d%% %m", "a", "b", 50);
 		} else if (!strcmp(c, "syslog_debug")) {
 			syslog(LOG_DEBUG, "debug detail");
 			syslog(LOG_INFO, "info detail");
