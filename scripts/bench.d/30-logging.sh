@@ -41,4 +41,5 @@ else
 fi
 ab "fprintf(stderr) 60-byte line, ns/call (limit 1.25x)" "$CTX" -- "$BENCH/log_bench" fprintf 500000
 ab "write(2) 60-byte line, ns/call (limit 1.25x)" "$CTX" -- "$BENCH/log_bench" write 1000000
-ab "write on a non-log fd, ns/call (limit 1.02x)" "$CTX" -- "$BENCH/log_bench" plain 2000000
+# a 2% limit is inside this machine's noise: three times the runs
+RUNS=$((RUNS * 3)) ab "write on a non-log fd, ns/call (limit 1.02x)" "$CTX" -- "$BENCH/log_bench" plain 2000000
