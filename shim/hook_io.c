@@ -217,15 +217,17 @@ CTX_EXPORT int dup2(int old, int new)
 	unsigned carry = fdtab_get(old) & FD_LOG;
 	if (likely(!fdtab_get(new) && !carry) || old == new)
 		return REAL(dup2)(old, new);
+	int r = REAL(dup2)(old, new);
+	if (r < 0)
+		return r;    /* NEW is as it was, and so are its bits */
+	/* NEW's old file is closed now; its number cannot be taken by another
+	 * thread meanwhile, since it is NEW's again. */
 	KEEP_ERRNO;
 	forget(new);
-	RESTORE_ERRNO;
-	int r = REAL(dup2)(old, new);
-	int err = errno;
 	fdtab_reset(new);
-	if (r >= 0 && carry)
+	if (carry)
 		fdtab_set(new, FD_LOG);
-	errno = err;
+	RESTORE_ERRNO;
 	return r;
 }
 
@@ -236,15 +238,17 @@ CTX_EXPORT int dup3(int old, int new, int flags)
 	unsigned carry = fdtab_get(old) & FD_LOG;
 	if (likely(!fdtab_get(new) && !carry) || old == new)
 		return REAL(dup3)(old, new, flags);
+	int r = REAL(dup3)(old, new, flags);
+	if (r < 0)
+		return r;    /* NEW is as it was, and so are its bits */
+	/* NEW's old file is closed now; its number cannot be taken by another
+	 * thread meanwhile, since it is NEW's again. */
 	KEEP_ERRNO;
 	forget(new);
-	RESTORE_ERRNO;
-	int r = REAL(dup3)(old, new, flags);
-	int err = errno;
 	fdtab_reset(new);
-	if (r >= 0 && carry)
+	if (carry)
 		fdtab_set(new, FD_LOG);
-	errno = err;
+	RESTORE_ERRNO;
 	return r;
 }
 

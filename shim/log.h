@@ -106,6 +106,8 @@ struct log_deco {
 	int safe;               /* not possibly in a signal handler (stdio, syslog) */
 	int viewed;
 	struct cmap *owned;     /* share/chain modes: the snapshot to release */
+	/* share/chain modes: where the snapshot is built without allocating */
+	char snap[2048] __attribute__((aligned(16)));
 	struct lt_fields f;
 	char caller_buf[96];    /* {caller} when the cache is full */
 };

@@ -35,7 +35,9 @@ static int any_entry(const struct cmap_entry *e, void *arg)
 
 int log_has_context_boxed(void)
 {
-	return ctx_self.box != NULL && ctx_visit(any_entry, NULL) > 0;
+	/* in_core: this write interrupted the thread inside the core, perhaps
+	 * holding a box lock; taking it again would deadlock.  Leave the line. */
+	return ctx_self.box != NULL && !ctx_self.in_core && ctx_visit(any_entry, NULL) > 0;
 }
 
 /* ---- local time offset ----------------------------------------------------- */
@@ -212,10 +214,16 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 		f->ctx = ctx_self.map;
 		f->base = log_global();
 	} else {
-		/* a snapshot, the process-wide layer included */
-		if (ctx_snapshot(&d->owned) < 0)
-			d->owned = NULL;
-		f->ctx = d->owned;
+		/* a snapshot, the process-wide layer included: on the stack,
+		 * since a write may come from a signal handler; malloc'ed only
+		 * for a large context, and only where that is safe */
+		struct cmap *m = NULL;
+		int saved = errno;
+		if (ctx_snapshot_into(d->snap, sizeof d->snap, &m) == 0)
+			f->ctx = m;
+		else if (errno == ENOSPC && d->safe && ctx_snapshot(&d->owned) == 0)
+			f->ctx = d->owned;
+		errno = saved;
 	}
 	f->service = log_cfg.service;
 	f->service_len = log_cfg.service_len;
