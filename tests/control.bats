@@ -146,6 +146,51 @@ stale_socket() {
 	assert_equal "$(sed -n 4p "$W/child")" "tenant=acme"
 }
 
+# since_mark FILE MARK: the lines of FILE after line MARK, less the first 8
+# (a worker may have put together its line just before the change).
+since_mark() {
+	tail -n +"$(($2 + 9))" "$1"
+}
+
+# each_worker_logged FILE MARK N PATTERN: after MARK, every worker 1..N has
+# a line matching PATTERN (@ stands for the worker's number).
+each_worker_logged() {
+	local i
+	for i in $(seq "$3"); do
+		since_mark "$1" "$2" | grep -q -- "${4//@/$i}" || return 1
+	done
+}
+
+@test "log lines: after set incident=INC-42 each thread's lines carry it through {incident}; after unset they do not" {
+	export CTXSHIM_LOG=stderr CTXSHIM_LOG_FORMAT='[{request_id}] [{incident}] {message}'
+	workers 3
+	until_ok 5 each_worker_logged "$W/err" 0 3 '^\[req-@\] \[\] worker @ tick$'
+	run "$CTXCTL" "$BG" set incident=INC-42
+	assert_success
+	mark=$(wc -l <"$W/err")
+	until_ok 5 each_worker_logged "$W/err" "$mark" 3 '^\[req-@\] \[INC-42\] worker @ tick$'
+	# Once the change is seen, every line has it.
+	sleep 0.3
+	run sh -c "tail -n +$((mark + 9)) '$W/err' | grep -v 'INC-42'"
+	assert_output ""
+	run "$CTXCTL" "$BG" unset incident
+	assert_success
+	mark=$(wc -l <"$W/err")
+	until_ok 5 each_worker_logged "$W/err" "$mark" 3 '^\[req-@\] \[\] worker @ tick$'
+	sleep 0.3
+	run sh -c "tail -n +$((mark + 9)) '$W/err' | grep 'INC-42'"
+	assert_output ""
+}
+
+@test "log lines in the default format show process-wide entries after the thread's own" {
+	export CTXSHIM_LOG=stderr
+	workers 2
+	"$CTXCTL" "$BG" set incident=INC-42 >/dev/null
+	mark=$(wc -l <"$W/err")
+	until_ok 5 each_worker_logged "$W/err" "$mark" 2 \
+		'^\[request_id=req-@ tenant=acme incident=INC-42\] worker @ tick$'
+}
+
 @test "a thread's own value wins over the process-wide one" {
 	workers 2
 	"$CTXCTL" "$BG" set request_id=global-id tenant=other >/dev/null
@@ -359,7 +404,7 @@ stale_socket() {
 	kill -0 "$BG"
 	kill -TERM "$BG"
 	timeout 5 tail --pid="$BG" -f /dev/null
-	assert_equal "$(tail -n1 "$W/err")" "main exits"
+	assert_equal "$(tail -n1 "$W/err")" "[tenant=acme] main exits"
 }
 
 @test "a program closing every fd it does not know of gets nothing of ours; the endpoint comes back" {
