@@ -10,6 +10,7 @@
  *                      operations is far steadier than a mean
  *   ctl_bench getq [P] ctxshim_get of a present key (8 entries), the P-th
  *                      percentile of 200 batches of 10000
+ *   ctl_bench fork     fork + _exit in the child + waitpid, median of 300
  *   ctl_bench nth K    the K-th pthread_create made by each of 200 fresh
  *                      threads (K=1: a thread's first), median
  */
@@ -19,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_ns(void)
 {
@@ -85,6 +88,22 @@ int main(int argc, char **argv)
 		}
 		qsort(t, M, sizeof *t, cmp);
 		printf("%.0f\n", t[(int)(M * p / 100)]);
+		return 0;
+	}
+	if (!strcmp(what, "fork")) {
+		enum { F = 300 };
+		static double t[F];
+		for (int i = 0; i < F; i++) {
+			int st;
+			double t0 = now_ns();
+			pid_t pid = fork();
+			if (pid == 0)
+				_exit(0);
+			waitpid(pid, &st, 0);
+			t[i] = now_ns() - t0;
+		}
+		qsort(t, F, sizeof *t, cmp);
+		printf("%.0f\n", t[F / 2]);
 		return 0;
 	}
 	if (!strcmp(what, "getq")) {
