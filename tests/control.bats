@@ -509,6 +509,18 @@ each_worker_logged() {
 	assert_success
 }
 
+@test "daemon(3): the daemonized process is reachable by its own pid" {
+	bg env CTXSHIM_CONTROL=1 LD_PRELOAD="$SHIM" "$T/ctl_forker" "$W/go" daemon
+	until_ok 5 has_line "$W/out" daemon
+	d=$(sed -n 's/^daemon //p' "$W/out")
+	PIDS="$PIDS $d"
+	until_ok 5 has_sock "$d"
+	run "$CTXCTL" --json "$d" get
+	assert_success
+	assert_equal "$(jq .pid <<<"$output")" "$d"
+	touch "$W/go"
+}
+
 # ---- nginx ----------------------------------------------------------------------
 
 # nginx with a private prefix on a free port, master and one worker.

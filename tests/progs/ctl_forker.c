@@ -5,10 +5,13 @@
  * for it, prints "child done" and stays until SIGTERM, then exits normally.
  *
  *   ctl_forker FILE
+ *   ctl_forker FILE daemon   daemon(3) instead (glibc forks internally):
+ *                            the daemon prints "daemon PID", waits for FILE
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,15 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int sig, st;
 
+	if (argc > 2 && !strcmp(argv[2], "daemon")) {
+		if (daemon(1, 1) < 0)
+			return 1;
+		printf("daemon %d\n", (int)getpid());
+		fflush(stdout);
+		for (int i = 0; i < 600 && access(file, F_OK) != 0; i++)
+			usleep(20000);
+		return 0;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
