@@ -599,3 +599,33 @@ start_nginx() {
 	assert_equal "$(jq '.threads | length' <<<"$output")" 2
 	kill -0 "$BG"
 }
+
+@test "a socket someone else put under a process's name gets no request" {
+	bg sleep 30
+	victim=$BG
+	# Another process listens under the victim's name and records what comes.
+	python3 - "$(sock_of "$victim")" "$W/got" <<-'EOF' &
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+		open(sys.argv[2] + ".ready", "w").close()
+		s.settimeout(10)
+		with open(sys.argv[2], "wb") as f:
+		    while True:
+		        try: c, _ = s.accept()
+		        except OSError: break
+		        c.settimeout(1)
+		        try: f.write(c.recv(4096)); f.flush()
+		        except OSError: pass
+		        try: c.sendall(b'{"ok":true,"pid":1,"global":{"fake":"1"}}\n')
+		        except OSError: pass
+		        c.close()
+	EOF
+	PIDS="$PIDS $!"
+	until_ok 5 test -e "$W/got.ready"
+	run "$CTXCTL" "$victim" set secret=value
+	assert_failure 1
+	assert_output --partial "was not made by process $victim"
+	run "$CTXCTL" list
+	refute_output --partial "$victim"
+	assert_equal "$(cat "$W/got")" ""
+}
