@@ -293,9 +293,12 @@ void ctl_threads_init(void)
 	clockid_t cid;
 	tid_by_clock = pthread_getcpuclockid(pthread_self(), &cid) == 0 &&
 		       (pid_t)~((int)cid >> 3) == (pid_t)syscall(SYS_gettid);
-	/* The thread running ctx_init (the main thread, normally) stays
-	 * registered for the life of the process: even after pthread_exit
-	 * its TLS stays mapped. */
+	/* The main thread stays registered for the life of the process: its
+	 * TLS is part of the initial allocation and outlives even its
+	 * pthread_exit.  Another thread that happened to run ctx_init first
+	 * has no cleanup handler to unregister it: it stays unknown. */
+	if (read_tid() != getpid())
+		return;
 	struct ctl_thread *r = rec_get();
 	if (r)
 		rec_fill(r);
@@ -325,12 +328,8 @@ void ctl_threads_fork_child(void)
 			rec_put_locked(r);
 	}
 	my_tid = read_tid();
-	if (!mine) {
-		mine = rec_get();
-		if (!mine)
-			return;
-		rec_fill(mine);
-	}
+	if (!mine)
+		return;    /* unregistered in the parent: stays unknown */
 	mine->tid = my_tid;
 	mine->ptid = 0;
 	mine->nframes = 0;
