@@ -2,14 +2,15 @@
  * ctl.h: the control family (issue 6): a per-process endpoint that ctxctl
  * talks to, and the registry of live threads it reports on.
  *
- *   ctl_threads.c   the thread registry (filled from hook_thread.c), spawn
- *                   backtraces (libunwind, loaded on first use), the
+ *   ctl_threads.c   the thread registry (filled from hook_thread.c), the
  *                   "threads" answer
+ *   ctl_spawn.c     spawn backtraces (libunwind, loaded on first use)
  *   ctl_endpoint.c  the private directory, the socket (created atomically),
  *                   stale sockets, unlinking at exit
  *   ctl_server.c    settings, the listener thread (poll, per-client
  *                   deadlines, SO_PEERCRED), fork handling
- *   ctl_answer.c    the requests: info, get, set, unset, conns
+ *   ctl_answer.c    the requests: info, get, set, unset
+ *   ctl_conns.c     the "conns" answer, from the sockets family's table
  *   pure_ctljson.c, pure_ctlreq.c: the JSON writer and the request parser
  *
  * Everything here is off unless CTXSHIM_CONTROL=1: then ctl_on is 1 and
@@ -62,6 +63,15 @@ void ctl_threads_fork_parent(void);
 void ctl_threads_fork_child(void);
 /* The "threads" answer; SYMBOLS: name the spawn frames (dladdr). */
 void ctl_threads_answer(struct jbuf *out, int symbols);
+
+/* ---- spawn sites (ctl_spawn.c) ---------------------------------------- */
+
+#define CTL_SPAWN_FRAMES 24
+/* The calling thread's stack into FRAMES (innermost first); how many. */
+int ctl_spawn_capture(void **frames, int max);
+/* FRAMES as a JSON array without the shim's own: addresses, or with
+ * SYMBOLS objects naming module, offset and symbol (dladdr). */
+void ctl_spawn_put(struct jbuf *out, void *const *frames, int n, int symbols);
 
 /* ---- endpoint (ctl_endpoint.c) ----------------------------------------- */
 

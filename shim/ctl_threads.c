@@ -18,16 +18,14 @@
  * with a value makes glibc walk the key table at exit): records are
  * recycled through a free list, by the creating threads.
  *
- * With CTXSHIM_TRACE_SPAWN=1 the parent's stack is captured at
- * pthread_create with libunwind, loaded with dlopen(RTLD_LOCAL) the first
- * time it is needed (linking it would rebind C++ unwinding: PITFALLS.md);
- * never in a signal handler (pthread_create is not async-signal-safe).
- * Addresses are kept; names are looked up only when a client asks.
+ * With CTXSHIM_TRACE_SPAWN=1 the record also keeps where the thread was
+ * started (ctl_spawn.c).
  */
 #include "ctl.h"
 
+#include "hooks.h"
+
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -37,14 +35,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "hooks.h"
-
-/* libunwind's types, for the functions found with dlsym below. */
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
-#define SPAWN_FRAMES 24
 
 struct ctl_thread {
 	struct ctl_thread *prev, *next;     /* the live list, or the free list */
@@ -99,84 +89,9 @@ uint64_t ctl_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- spawn backtraces -------------------------------------------------- */
-
-/* libunwind's functions, found with dlsym: nothing of libunwind is linked
- * (its header gives the types only). */
-struct unw_api {
-	int (*backtrace)(void **, int);
-	int (*getcontext)(unw_context_t *);
-	int (*init_local)(unw_cursor_t *, unw_context_t *);
-	int (*step)(unw_cursor_t *);
-	int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
-};
-static struct unw_api unw_fns;
-static const struct unw_api *_Atomic unw_ready;
-static atomic_int unw_state;     /* 0 untried, 1 loading, 2 done */
-
-/* libunwind, loaded on first use; NULL while another thread loads it or
- * when it is not installed (then spawns go untraced). */
-static const struct unw_api *unwinder(void)
-{
-	const struct unw_api *u = atomic_load_explicit(&unw_ready, memory_order_acquire);
-	int expected = 0;
-	if (likely(u != NULL) || !atomic_compare_exchange_strong(&unw_state, &expected, 1))
-		return u;
-	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
-	if (h) {
-		unw_fns.backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
-		unw_fns.getcontext = (int (*)(unw_context_t *))dlsym(h, "_Ux86_64_getcontext");
-		unw_fns.init_local = (int (*)(unw_cursor_t *, unw_context_t *))
-			dlsym(h, "_ULx86_64_init_local");
-		unw_fns.step = (int (*)(unw_cursor_t *))dlsym(h, "_ULx86_64_step");
-		unw_fns.get_reg = (int (*)(unw_cursor_t *, unw_regnum_t, unw_word_t *))
-			dlsym(h, "_ULx86_64_get_reg");
-	}
-	if (unw_fns.backtrace && unw_fns.getcontext && unw_fns.init_local && unw_fns.step &&
-	    unw_fns.get_reg)
-		atomic_store_explicit(&unw_ready, &unw_fns, memory_order_release);
-	else
-		ctx_warn("CTXSHIM_TRACE_SPAWN: libunwind.so.8 %s; spawns are not traced",
-			 h ? "lacks the functions needed" : "cannot be loaded");
-	atomic_store(&unw_state, 2);
-	return atomic_load(&unw_ready);
-}
-
-/* unw_backtrace keeps a cache per thread: its first call in a thread costs
- * ~100 us, later ones ~80 ns.  Stepping frame by frame uses the process-wide
- * cache: ~2.5 us a call, from the first.  A thread's first spawns are
- * stepped; from its STEP_SPAWNS-th on, when it has shown it spawns often,
- * unw_backtrace takes over. */
-#define STEP_SPAWNS 16
-static __thread unsigned my_spawns CTX_TLS;
-
-static int capture(void **frames, int max)
-{
-	const struct unw_api *u = unwinder();
-	if (!u)
-		return 0;
-	if (my_spawns >= STEP_SPAWNS) {
-		int n = u->backtrace(frames, max);
-		return n > 0 ? n : 0;
-	}
-	my_spawns++;
-	unw_context_t uc;
-	unw_cursor_t cur;
-	int n = 0;
-	if (u->getcontext(&uc) < 0 || u->init_local(&cur, &uc) < 0)
-		return 0;
-	do {
-		unw_word_t ip;
-		if (u->get_reg(&cur, UNW_REG_IP, &ip) < 0 || !ip)
-			break;
-		frames[n++] = (void *)ip;
-	} while (n < max && u->step(&cur) > 0);
-	return n;
-}
-
 static size_t rec_size(void)
 {
-	return sizeof(struct ctl_thread) + (ctl_trace_spawn ? SPAWN_FRAMES * sizeof(void *) : 0);
+	return sizeof(struct ctl_thread) + (ctl_trace_spawn ? CTL_SPAWN_FRAMES * sizeof(void *) : 0);
 }
 
 /* A record from the free list (or new), linked into the registry; not yet
@@ -243,7 +158,7 @@ struct ctl_thread *ctl_thread_new(void)
 	r->ptid = ctl_tid();
 	if (ctl_trace_spawn) {
 		ctx_self.in_hook++;   /* libunwind allocates and reads files */
-		r->nframes = capture(r->frames, SPAWN_FRAMES);
+		r->nframes = ctl_spawn_capture(r->frames, CTL_SPAWN_FRAMES);
 		ctx_self.in_hook--;
 	}
 	return r;
@@ -345,7 +260,7 @@ struct seen {
 	struct cmap *ctx;
 	int peek_failed;
 	int nframes;
-	void *frames[SPAWN_FRAMES];
+	void *frames[CTL_SPAWN_FRAMES];
 };
 
 static void thread_name(pid_t tid, char *out, size_t cap)
@@ -375,54 +290,6 @@ static void put_context(struct jbuf *b, const struct cmap *m)
 		jb_str(b, m->e[i].val, m->e[i].vlen);
 	}
 	jb_raw(b, "}", 1);
-}
-
-static void put_hex(struct jbuf *b, uintptr_t v)
-{
-	char s[24];
-	int n = snprintf(s, sizeof s, "0x%lx", (unsigned long)v);
-	jb_raw(b, "\"", 1);
-	jb_raw(b, s, (size_t)n);
-	jb_raw(b, "\"", 1);
-}
-
-/* The spawn frames, without the shim's own (the capture itself and the
- * pthread_create hook): the first frame is the program's call site. */
-static void put_frames(struct jbuf *b, void *const *f, int n, int symbols)
-{
-	Dl_info self, info;
-	int have_self = dladdr((void *)&ctl_thread_new, &self) != 0;
-	int i = 0;
-	while (i < n && have_self && dladdr(f[i], &info) && info.dli_fbase == self.dli_fbase)
-		i++;
-	jb_raw(b, "[", 1);
-	for (; i < n; i++) {
-		jb_comma(b);
-		if (!symbols) {
-			put_hex(b, (uintptr_t)f[i]);
-			continue;
-		}
-		/* A return address points after the call: look up the byte
-		 * before it, so a call that ends a function names that one. */
-		void *at = (char *)f[i] - 1;
-		jb_raw(b, "{", 1);
-		jb_key(b, "addr");
-		put_hex(b, (uintptr_t)f[i]);
-		if (dladdr(at, &info) && info.dli_fname) {
-			jb_key(b, "module");
-			jb_cstr(b, info.dli_fname);
-			jb_key(b, "offset");
-			put_hex(b, (uintptr_t)f[i] - (uintptr_t)info.dli_fbase);
-			if (info.dli_sname) {
-				jb_key(b, "symbol");
-				jb_cstr(b, info.dli_sname);
-				jb_key(b, "symbol_offset");
-				put_hex(b, (uintptr_t)f[i] - (uintptr_t)info.dli_saddr);
-			}
-		}
-		jb_raw(b, "}", 1);
-	}
-	jb_raw(b, "]", 1);
 }
 
 static int has_tid(const struct seen *s, unsigned n, pid_t tid)
@@ -461,7 +328,7 @@ static void put_thread(struct jbuf *b, const struct seen *s, uint64_t now, int s
 		put_context(b, s->ctx);
 	if (ctl_trace_spawn && s->ptid) {
 		jb_key(b, "spawn");
-		put_frames(b, s->frames, s->nframes, symbols);
+		ctl_spawn_put(b, s->frames, s->nframes, symbols);
 	}
 	jb_raw(b, "}", 1);
 }
