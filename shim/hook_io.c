@@ -42,6 +42,10 @@ WEAK ssize_t net_sendto(int fd, const void *b, size_t n, int f, const struct soc
 	return REAL(sendto)(fd, b, n, f, a, al);
 }
 WEAK ssize_t net_sendmsg(int fd, const struct msghdr *m, int f) { return REAL(sendmsg)(fd, m, f); }
+WEAK ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
+{
+	return wide ? REAL(sendfile64)(out, in, off, n) : REAL(sendfile)(out, in, off, n);
+}
 WEAK void net_fd_closed(int fd) { (void)fd; }
 
 /* The fd's bits when the shim should act on it, else 0. */
@@ -91,6 +95,21 @@ CTX_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (likely(!(watched(fd) & FD_CONN)))
 		return REAL(sendmsg)(fd, msg, flags);
 	return net_sendmsg(fd, msg, flags);
+}
+
+/* A response body sent from a file still counts in the HTTP stream. */
+CTX_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
+{
+	if (likely(!(watched(out) & FD_CONN)))
+		return REAL(sendfile)(out, in, off, n);
+	return net_sendfile(out, in, off, n, 0);
+}
+
+CTX_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t n)
+{
+	if (likely(!(watched(out) & FD_CONN)))
+		return REAL(sendfile64)(out, in, off, n);
+	return net_sendfile(out, in, off, n, 1);
 }
 
 /* ---- reads ------------------------------------------------------------ */

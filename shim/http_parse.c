@@ -930,3 +930,19 @@ head_end:
 	}
 	return i;
 }
+
+size_t http_tx_skip(struct http_tx *s, size_t n, int *ev)
+{
+	*ev = HTTP_MORE;
+	if (n == 0)
+		return 0;
+	if (s->st != T_BODY || s->body.kind != BODY_LEN)
+		return tx_pass(s, n, ev);
+	size_t k = s->body.left < n ? (size_t)s->body.left : n;
+	s->body.left -= k;
+	if (s->body.left == 0) {
+		s->st = T_START;
+		*ev = HTTP_DONE;
+	}
+	return k;
+}

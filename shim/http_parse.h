@@ -124,6 +124,12 @@ void http_tx_init(struct http_tx *s, int requests, const char *idname, size_t id
  * calls http_tx_scan again (the same position) to go on. */
 size_t http_tx_scan(struct http_tx *s, const char *buf, size_t n, int *ev);
 
+/* Account for N bytes of the outgoing stream that the scanner cannot see
+ * (sent with sendfile).  Inside a body of known length they are counted;
+ * anywhere else the scanner gives up.  Returns how many were accounted
+ * (stopping at HTTP_DONE) and sets *EV. */
+size_t http_tx_skip(struct http_tx *s, size_t n, int *ev);
+
 /* 1 if V (N bytes) may serve as a request id: 1-200 of [A-Za-z0-9._:+/=-]. */
 int http_id_valid(const char *v, size_t n);
 

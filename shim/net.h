@@ -1,0 +1,107 @@
+/*
+ * net.h: state shared by the sockets family's files.
+ *
+ *   net_conn.c  settings, the per-fd connection table, accept/connect,
+ *               the read side (request parsing, the context that follows
+ *               the connection), close.
+ *   net_http.c  the write side: following responses and outgoing requests,
+ *               adding X-Request-ID / traceparent to their heads.
+ *
+ * A connection's slot is found in O(1) by fd (net_slot).  Slots are
+ * allocated on first use of an fd number and never freed, so a thread still
+ * inside a read on an fd that another thread closes never touches freed
+ * memory; each open and close bumps the slot's generation, and work done for
+ * an old generation is dropped.  The slot lock is never held across a system
+ * call.
+ */
+#ifndef CTX_NET_H
+#define CTX_NET_H
+
+#include "core.h"
+#include "http_parse.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+enum { NET_NONE, NET_IN, NET_OUT };
+
+#define NET_RING 8          /* requests awaiting their response, per connection */
+#define NET_INJ_MAX 512     /* bytes of header lines the shim may add to one head */
+
+/* Process-wide settings, fixed by net_init. */
+struct net_cfg {
+	int conn;           /* CTXSHIM_CONN: watch accepted connections */
+	int http;           /* CTXSHIM_HTTP: parse the requests they carry */
+	int echo;           /* CTXSHIM_HTTP_ECHO: add the id to responses */
+	int propagate;      /* CTXSHIM_HTTP_PROPAGATE: add it to outgoing requests */
+	char idname[HTTP_NAME_MAX + 1];     /* as configured, written as is */
+	char idname_lc[HTTP_NAME_MAX + 1];  /* lowercase, for matching */
+	size_t idname_len;
+};
+extern struct net_cfg net_cfg;
+
+/* A request whose response has not ended yet. */
+struct net_req {
+	ctxshim_ctx_t *ctx;     /* its context until it becomes the connection's */
+	uint8_t applied;        /* ctx has moved to the connection */
+	uint8_t head;           /* a HEAD request: the response has no body */
+	uint8_t connect;        /* CONNECT: a 2xx response starts a tunnel */
+	uint8_t idlen;
+	char id[HTTP_ID_MAX + 1];
+};
+
+/* HTTP state, allocated when a connection first carries HTTP. */
+struct net_http {
+	struct http_rx rx;      /* inbound: the requests read */
+	struct http_tx tx;      /* the messages written */
+	struct net_req *ring[NET_RING];
+	unsigned ring_head, ring_len;
+	size_t pend_off, pend_len;   /* added bytes the kernel has not taken yet */
+	char pend[NET_INJ_MAX];
+};
+
+struct net_conn {
+	pthread_mutex_t lock;
+	atomic_uint gen;        /* bumped at every open and close */
+	_Atomic uint8_t kind;   /* NET_NONE, NET_IN, NET_OUT */
+	uint8_t rx_pass;        /* stop parsing what is read */
+	uint8_t tx_pass;        /* stop following what is written */
+	ctxshim_ctx_t *base;    /* in: accepting thread's context + conn_id, peer */
+	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
+	struct net_http *h;
+};
+
+/* The slot of FD, or NULL when FD was never a connection. */
+struct net_conn *net_slot(int fd);
+
+/* With C locked: make the connection's context the calling thread's. */
+void net_enter(struct net_conn *c);
+
+/* With C locked: the request at position I of the queue (0: oldest). */
+struct net_req *net_ring_at(struct net_conn *c, unsigned i);
+/* With C locked: the oldest request's context becomes the connection's. */
+void net_apply(struct net_conn *c, struct net_req *r);
+/* With C locked: drop the oldest request (its response ended). */
+void net_ring_pop(struct net_conn *c);
+
+/* With C locked: the HTTP state, allocated on first use (NULL: no memory). */
+struct net_http *net_http_of(struct net_conn *c);
+
+/* The write side (net_http.c).  IOV/CNT: the program's bytes; the real
+ * call is chosen by HOW. */
+enum { NET_WRITE, NET_WRITEV, NET_SEND, NET_SENDTO, NET_SENDMSG };
+struct net_call {
+	int how;
+	int flags;
+	const void *buf;                 /* write, send, sendto */
+	size_t n;
+	const struct iovec *iov;         /* writev */
+	int cnt;
+	const struct sockaddr *addr;     /* sendto */
+	socklen_t alen;
+	const struct msghdr *msg;        /* sendmsg */
+};
+ssize_t net_out(int fd, struct net_conn *c, const struct net_call *call);
+
+#endif

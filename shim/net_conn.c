@@ -1,0 +1,629 @@
+/*
+ * net_conn.c: watched connections, the requests read from them, and the
+ * context that follows each connection from thread to thread.
+ *
+ * accept/accept4 give every new connection a context of its own: the
+ * accepting thread's (as it was before it served any connection) plus
+ * conn_id and peer.  Whenever a thread reads from or writes to the
+ * connection, that context becomes the thread's, so an event loop serving
+ * many connections on one thread logs each line under the right one.  With
+ * CTXSHIM_HTTP the bytes read are parsed (http_parse.c): each request gets
+ * its own context (the connection's plus request_id, request_method,
+ * request_path and, with traceparent, trace_id, span_id and trace_flags),
+ * queued until its response starts when requests are pipelined (net_http.c).
+ *
+ * connect() marks client sockets for CTXSHIM_HTTP_PROPAGATE; their reads
+ * pass untouched.
+ */
+#include "net.h"
+
+#include "fdtab.h"
+#include "hooks.h"
+#include "io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+
+struct net_cfg net_cfg;
+
+static struct net_conn *_Atomic slots[FDTAB_MAX];
+static atomic_int slots_hi;        /* highest fd number with a slot, + 1 */
+
+/* What the calling thread had before it first served a connection: new
+ * connections it accepts start from this, not from another connection's. */
+struct net_thread {
+	ctxshim_ctx_t *base;
+	ctxshim_ctx_t *cur;     /* the connection context last switched to */
+	int keyed;
+};
+static __thread struct net_thread net_me CTX_TLS;
+static pthread_key_t net_key;
+
+/* ---- settings ----------------------------------------------------------- */
+
+static int on(const char *name)
+{
+	const char *v = ctx_getenv(name);
+	return v && (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
+		     !strcasecmp(v, "on"));
+}
+
+static void set_idname(const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+	if (v && (n > HTTP_NAME_MAX || !http_token_valid(v, n) ||
+		  !strcasecmp(v, "content-length") || !strcasecmp(v, "transfer-encoding") ||
+		  !strcasecmp(v, "traceparent"))) {
+		ctx_warn("CTXSHIM_HTTP_HEADER=%.64s is not a usable header name; using X-Request-ID", v);
+		v = NULL;
+	}
+	if (!v || !n)
+		v = "X-Request-ID";
+	n = strlen(v);
+	memcpy(net_cfg.idname, v, n + 1);
+	for (size_t i = 0; i <= n; i++)
+		net_cfg.idname_lc[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
+	net_cfg.idname_len = n;
+}
+
+static void thread_gone(void *unused)
+{
+	(void)unused;
+	ctxshim_ctx_t *b = net_me.base;
+	net_me.base = net_me.cur = NULL;
+	net_me.keyed = 0;
+	ctx_release(b);
+}
+
+/* A forked child has one thread: locks held by others at the fork are
+ * free again. */
+static void fork_child(void)
+{
+	int hi = atomic_load(&slots_hi);
+	for (int fd = 0; fd < hi; fd++) {
+		struct net_conn *c = atomic_load_explicit(&slots[fd], memory_order_relaxed);
+		if (c)
+			pthread_mutex_init(&c->lock, NULL);
+	}
+}
+
+void net_init(void)
+{
+	net_cfg.echo = on("CTXSHIM_HTTP_ECHO");
+	net_cfg.http = net_cfg.echo || on("CTXSHIM_HTTP");
+	net_cfg.conn = net_cfg.http || on("CTXSHIM_CONN");
+	net_cfg.propagate = on("CTXSHIM_HTTP_PROPAGATE");
+	set_idname(ctx_getenv("CTXSHIM_HTTP_HEADER"));
+	if (net_cfg.conn || net_cfg.propagate) {
+		pthread_key_create(&net_key, thread_gone);
+		pthread_atfork(NULL, NULL, fork_child);
+	}
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+struct net_conn *net_slot(int fd)
+{
+	if ((unsigned)fd >= FDTAB_MAX)
+		return NULL;
+	return atomic_load_explicit(&slots[fd], memory_order_acquire);
+}
+
+static struct net_conn *slot_make(int fd)
+{
+	struct net_conn *c = net_slot(fd);
+	if (c || (unsigned)fd >= FDTAB_MAX)
+		return c;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	struct net_conn *expected = NULL;
+	if (!atomic_compare_exchange_strong(&slots[fd], &expected, c)) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return expected;
+	}
+	int hi = atomic_load(&slots_hi);
+	while (hi < fd + 1 && !atomic_compare_exchange_weak(&slots_hi, &hi, fd + 1))
+		;
+	return c;
+}
+
+static void http_free(struct net_http *h)
+{
+	if (!h)
+		return;
+	for (unsigned i = 0; i < h->ring_len; i++) {
+		struct net_req *r = h->ring[(h->ring_head + i) % NET_RING];
+		ctx_release(r->ctx);
+		free(r);
+	}
+	free(h);
+}
+
+/* With C locked: forget the connection that was there. */
+static void slot_clear(struct net_conn *c)
+{
+	atomic_fetch_add(&c->gen, 1);
+	atomic_store(&c->kind, NET_NONE);
+	ctx_release(c->ctx);
+	ctx_release(c->base);
+	c->ctx = c->base = NULL;
+	http_free(c->h);
+	c->h = NULL;
+	c->rx_pass = c->tx_pass = 0;
+}
+
+struct net_http *net_http_of(struct net_conn *c)
+{
+	if (!c->h) {
+		c->h = malloc(sizeof *c->h);
+		if (!c->h)
+			return NULL;
+		http_rx_init(&c->h->rx, net_cfg.idname_lc, net_cfg.idname_len);
+		http_tx_init(&c->h->tx, c->kind == NET_OUT, net_cfg.idname_lc, net_cfg.idname_len);
+		c->h->ring_head = c->h->ring_len = 0;
+		c->h->pend_off = c->h->pend_len = 0;
+	}
+	return c->h;
+}
+
+void net_fd_closed(int fd)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c)
+		return;
+	ctx_self.in_hook++;
+	pthread_mutex_lock(&c->lock);
+	slot_clear(c);
+	pthread_mutex_unlock(&c->lock);
+	ctx_self.in_hook--;
+}
+
+/* ---- contexts ----------------------------------------------------------- */
+
+static struct cmap_entry entry(const char *k, const char *v, size_t vlen)
+{
+	struct cmap_entry e = { .key = k, .val = v, .klen = (uint32_t)strlen(k),
+				.vlen = (uint32_t)vlen, .tomb = 0 };
+	return e;
+}
+
+void net_enter(struct net_conn *c)
+{
+	ctxshim_ctx_t *h = c->ctx ? c->ctx : c->base;
+	if (!h || ctx_is_current(h))
+		return;
+	if (!net_me.base || !ctx_is_current(net_me.cur)) {
+		/* Not (or no longer) in a connection's context: what the thread
+		 * has now is its own, the base for connections it accepts. */
+		ctx_release(net_me.base);
+		net_me.base = ctx_capture();
+		if (!net_me.keyed && pthread_setspecific(net_key, (void *)1) == 0)
+			net_me.keyed = 1;
+	}
+	ctx_switch(h);
+	net_me.cur = h;
+}
+
+/* The context a connection accepted now starts from (a new reference). */
+static ctxshim_ctx_t *accept_parent(void)
+{
+	ctxshim_ctx_t *own = ctx_capture();
+	if (net_me.base && ctx_is_current(net_me.cur)) {
+		ctx_release(own);
+		/* net_me.base stays ours; the caller must not release it. */
+		return NULL;
+	}
+	return own;
+}
+
+static void peer_text(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+		snprintf(out, cap, "%s:%u", ip, ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+		snprintf(out, cap, "[%s]:%u", ip, ntohs(a->sin6_port));
+	} else {
+		snprintf(out, cap, "unix");
+	}
+}
+
+/* A connection accepted as FD from peer SS: give it its context. */
+static void open_inbound(int fd, const struct sockaddr_storage *ss)
+{
+	char id[33], peer[INET6_ADDRSTRLEN + 16];
+	struct net_conn *c = slot_make(fd);
+	if (!c)
+		return;
+	ctx_new_id(id);
+	peer_text(ss, peer, sizeof peer);
+	struct cmap_entry e[2] = { entry("conn_id", id, 16), entry("peer", peer, strlen(peer)) };
+	ctxshim_ctx_t *parent = accept_parent();
+	ctxshim_ctx_t *base = ctx_derive(parent ? parent : net_me.base, e, 2);
+	ctx_release(parent);
+	if (!base)
+		return;
+	pthread_mutex_lock(&c->lock);
+	slot_clear(c);   /* whatever an unseen close left behind */
+	c->base = base;
+	atomic_store(&c->kind, NET_IN);
+	pthread_mutex_unlock(&c->lock);
+	fdtab_set(fd, FD_CONN);
+}
+
+static int watched_family(int fam)
+{
+	return fam == AF_INET || fam == AF_INET6 || fam == AF_UNIX;
+}
+
+static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, int four)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int r;
+
+	if (!ctx_should_act() || !net_cfg.conn)
+		return four ? REAL(accept4)(fd, addr, len, flags) : REAL(accept)(fd, addr, len);
+	/* The kernel writes the caller's buffer as it always would; ours is
+	 * used only when the caller passes none. */
+	if (addr && !len)
+		return four ? REAL(accept4)(fd, addr, len, flags) : REAL(accept)(fd, addr, len);
+	int theirs = addr != NULL;
+	socklen_t cap = theirs ? *len : 0;
+	r = four ? REAL(accept4)(fd, theirs ? addr : (struct sockaddr *)&ss, theirs ? len : &sl, flags)
+		 : REAL(accept)(fd, theirs ? addr : (struct sockaddr *)&ss, theirs ? len : &sl);
+	if (r < 0 || (unsigned)r >= FDTAB_MAX)
+		return r;
+
+	KEEP_ERRNO;
+	ctx_self.in_hook++;
+	if (theirs) {
+		memset(&ss, 0, sizeof ss);
+		if (*len <= cap && *len <= sizeof ss) {
+			memcpy(&ss, addr, *len);
+		} else {
+			sl = sizeof ss;
+			if (getpeername(r, (struct sockaddr *)&ss, &sl) < 0)
+				ss.ss_family = AF_UNSPEC;
+		}
+	}
+	if (watched_family(ss.ss_family))
+		open_inbound(r, &ss);
+	ctx_self.in_hook--;
+	RESTORE_ERRNO;
+	return r;
+}
+
+CTX_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	return do_accept(fd, addr.__sockaddr__, len, 0, 0);
+}
+
+CTX_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *len, int flags)
+{
+	return do_accept(fd, addr.__sockaddr__, len, flags, 1);
+}
+
+CTX_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	int r = REAL(connect)(fd, addr, len);
+	if (!net_cfg.propagate || !ctx_should_act() || (unsigned)fd >= FDTAB_MAX)
+		return r;
+	if (r < 0 && errno != EINPROGRESS)
+		return r;
+	const struct sockaddr *a = addr.__sockaddr__;
+	if (!a || len < sizeof(sa_family_t) || !watched_family(a->sa_family))
+		return r;
+	KEEP_ERRNO;
+	int type = 0;
+	socklen_t tl = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
+		ctx_self.in_hook++;
+		struct net_conn *c = slot_make(fd);
+		if (c) {
+			pthread_mutex_lock(&c->lock);
+			slot_clear(c);
+			atomic_store(&c->kind, NET_OUT);
+			pthread_mutex_unlock(&c->lock);
+			fdtab_set(fd, FD_CONN);
+		}
+		ctx_self.in_hook--;
+	}
+	RESTORE_ERRNO;
+	return r;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+struct net_req *net_ring_at(struct net_conn *c, unsigned i)
+{
+	struct net_http *h = c->h;
+	if (!h || i >= h->ring_len)
+		return NULL;
+	return h->ring[(h->ring_head + i) % NET_RING];
+}
+
+void net_apply(struct net_conn *c, struct net_req *r)
+{
+	if (r->applied)
+		return;
+	r->applied = 1;
+	if (!r->ctx)
+		return;
+	ctx_release(c->ctx);
+	c->ctx = r->ctx;
+	r->ctx = NULL;
+}
+
+void net_ring_pop(struct net_conn *c)
+{
+	struct net_http *h = c->h;
+	if (!h || !h->ring_len)
+		return;
+	struct net_req *r = h->ring[h->ring_head];
+	h->ring_head = (h->ring_head + 1) % NET_RING;
+	h->ring_len--;
+	ctx_release(r->ctx);
+	free(r);
+}
+
+/* Stop matching responses to requests: from now on each request's context
+ * applies as soon as it is read. */
+static void ring_drop(struct net_conn *c)
+{
+	while (c->h && c->h->ring_len) {
+		struct net_req *r = net_ring_at(c, 0);
+		net_apply(c, r);
+		net_ring_pop(c);
+	}
+	c->tx_pass = 1;
+}
+
+/* A request head was read: make its context and queue it. */
+static void on_request(struct net_conn *c, const struct http_req_fields *f)
+{
+	char gen[33];
+	struct cmap_entry e[6];
+	size_t n = 0;
+	const char *id = f->id;
+	size_t idlen = f->id_len;
+	if (!f->id_ok) {
+		ctx_new_id(gen);
+		id = gen;
+		idlen = 32;
+	}
+	e[n++] = entry("request_id", id, idlen);
+	e[n++] = entry("request_method", f->method, f->method_len);
+	e[n++] = entry("request_path", f->path, f->path_len);
+	if (f->tp_ok) {
+		e[n++] = entry("trace_id", f->trace_id, 32);
+		e[n++] = entry("span_id", f->span_id, 16);
+		e[n++] = entry("trace_flags", f->flags, 2);
+	}
+	struct net_req *r = malloc(sizeof *r);
+	if (!r)
+		return;
+	r->ctx = ctx_derive(c->base, e, n);
+	r->applied = 0;
+	r->head = f->method_len == 4 && !memcmp(f->method, "HEAD", 4);
+	r->connect = f->method_len == 7 && !memcmp(f->method, "CONNECT", 7);
+	r->idlen = (uint8_t)idlen;
+	memcpy(r->id, id, idlen + 1);
+
+	struct net_http *h = c->h;
+	if (!c->tx_pass && h->ring_len == NET_RING)
+		ring_drop(c);    /* pipelined deeper than we follow */
+	if (c->tx_pass) {
+		net_apply(c, r);
+		ctx_release(r->ctx);
+		free(r);
+		return;
+	}
+	h->ring[(h->ring_head + h->ring_len) % NET_RING] = r;
+	/* Nothing unanswered before it: this is the request being served.
+	 * Otherwise (pipelined) it waits for its response to start. */
+	if (++h->ring_len == 1)
+		net_apply(c, r);
+}
+
+/* Bytes a thread read from an inbound connection. */
+static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
+{
+	struct net_http *h = net_http_of(c);
+	if (!h) {
+		c->rx_pass = 1;
+		return;
+	}
+	size_t off = 0;
+	while (off < n) {
+		int ev;
+		off += http_rx_feed(&h->rx, buf + off, n - off, &ev);
+		if (ev == HTTP_REQ) {
+			on_request(c, &h->rx.f);
+		} else if (ev == HTTP_TOO_BIG) {
+			/* Give up on this request quietly; the previous request's
+			 * entries must not be taken for its. */
+			ctx_release(c->ctx);
+			c->ctx = NULL;
+			c->rx_pass = 1;
+			break;
+		} else if (ev == HTTP_PASS) {
+			c->rx_pass = 1;
+			break;
+		}
+	}
+}
+
+/* Bytes only looked at (MSG_PEEK) or not stored (MSG_TRUNC) are not the
+ * stream the program consumes. */
+#define NOT_CONSUMED (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)
+
+struct rx_src {
+	const struct iovec *iov;
+	int cnt;
+};
+
+/* After a read of R bytes (the program's own result, into SRC) with FLAGS
+ * from C as it was at generation GEN. */
+static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_src src, int flags)
+{
+	ctx_self.in_hook++;
+	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_IN) {
+		if (r > 0 && net_cfg.http && !c->rx_pass) {
+			if (flags & MSG_TRUNC)
+				c->rx_pass = 1;    /* bytes dropped unseen: the parser lost its place */
+			else if (!(flags & NOT_CONSUMED)) {
+				size_t left = (size_t)r;
+				for (int i = 0; i < src.cnt && left && !c->rx_pass; i++) {
+					size_t k = src.iov[i].iov_len < left ? src.iov[i].iov_len : left;
+					rx_bytes(c, src.iov[i].iov_base, k);
+					left -= k;
+				}
+			}
+		}
+		net_enter(c);
+	}
+	pthread_mutex_unlock(&c->lock);
+	ctx_self.in_hook--;
+}
+
+/* The slot to work on for a read, or NULL to pass straight through. */
+static struct net_conn *inbound(int fd, unsigned *gen)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c || atomic_load_explicit(&c->kind, memory_order_relaxed) != NET_IN)
+		return NULL;
+	*gen = atomic_load(&c->gen);
+	return c;
+}
+
+ssize_t net_read(int fd, void *buf, size_t n)
+{
+	unsigned gen;
+	struct net_conn *c = inbound(fd, &gen);
+	ssize_t r = REAL(read)(fd, buf, n);
+	if (c) {
+		KEEP_ERRNO;
+		struct iovec v = { buf, n };
+		after_read(c, gen, r, (struct rx_src){ &v, 1 }, 0);
+		RESTORE_ERRNO;
+	}
+	return r;
+}
+
+ssize_t net_readv(int fd, const struct iovec *iov, int cnt)
+{
+	unsigned gen;
+	struct net_conn *c = inbound(fd, &gen);
+	ssize_t r = REAL(readv)(fd, iov, cnt);
+	if (c) {
+		KEEP_ERRNO;
+		after_read(c, gen, r, (struct rx_src){ iov, cnt }, 0);
+		RESTORE_ERRNO;
+	}
+	return r;
+}
+
+ssize_t net_recv(int fd, void *buf, size_t n, int flags)
+{
+	unsigned gen;
+	struct net_conn *c = inbound(fd, &gen);
+	ssize_t r = REAL(recv)(fd, buf, n, flags);
+	if (c) {
+		KEEP_ERRNO;
+		struct iovec v = { buf, n };
+		after_read(c, gen, r, (struct rx_src){ &v, 1 }, flags);
+		RESTORE_ERRNO;
+	}
+	return r;
+}
+
+ssize_t net_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
+{
+	unsigned gen;
+	struct net_conn *c = inbound(fd, &gen);
+	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, a, al);
+	if (c) {
+		KEEP_ERRNO;
+		struct iovec v = { buf, n };
+		after_read(c, gen, r, (struct rx_src){ &v, 1 }, flags);
+		RESTORE_ERRNO;
+	}
+	return r;
+}
+
+ssize_t net_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	unsigned gen;
+	struct net_conn *c = inbound(fd, &gen);
+	ssize_t r = REAL(recvmsg)(fd, msg, flags);
+	if (c) {
+		KEEP_ERRNO;
+		after_read(c, gen, r, (struct rx_src){ msg->msg_iov, (int)msg->msg_iovlen }, flags);
+		RESTORE_ERRNO;
+	}
+	return r;
+}
+
+/* ---- writes: see net_http.c --------------------------------------------- */
+
+ssize_t net_write(int fd, const void *buf, size_t n)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c)
+		return REAL(write)(fd, buf, n);
+	struct net_call k = { .how = NET_WRITE, .buf = buf, .n = n };
+	return net_out(fd, c, &k);
+}
+
+ssize_t net_writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c)
+		return REAL(writev)(fd, iov, cnt);
+	struct net_call k = { .how = NET_WRITEV, .iov = iov, .cnt = cnt };
+	return net_out(fd, c, &k);
+}
+
+ssize_t net_send(int fd, const void *buf, size_t n, int flags)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c)
+		return REAL(send)(fd, buf, n, flags);
+	struct net_call k = { .how = NET_SEND, .buf = buf, .n = n, .flags = flags };
+	return net_out(fd, c, &k);
+}
+
+ssize_t net_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
+		   socklen_t al)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c)
+		return REAL(sendto)(fd, buf, n, flags, a, al);
+	struct net_call k = { .how = NET_SENDTO, .buf = buf, .n = n, .flags = flags,
+			      .addr = a, .alen = al };
+	return net_out(fd, c, &k);
+}
+
+ssize_t net_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c)
+		return REAL(sendmsg)(fd, msg, flags);
+	struct net_call k = { .how = NET_SENDMSG, .msg = msg, .flags = flags };
+	return net_out(fd, c, &k);
+}
