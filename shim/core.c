@@ -194,28 +194,32 @@ void ctx_switch(ctxshim_ctx_t *h)
 	box_unref(old_box);
 }
 
-/* The entries of M not named in SET, then SET, into V (capacity MAX).
- * Returns the count, or -1 when they do not fit. */
+static int ent_cmp(const struct cmap_entry *a, const struct cmap_entry *b)
+{
+	int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+	return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* The entries of M not named in SET, and SET, into V (capacity MAX), in
+ * key order when SET is sorted (then cmap_build need not sort).  Returns
+ * the count, or -1 when they do not fit. */
 static int merge(const struct cmap *m, const struct cmap_entry *set, size_t n,
 		 struct cmap_entry *v, size_t max)
 {
-	size_t k = 0;
+	struct cmap_entry keep[CMAP_MAX_ENTRIES];
+	size_t nk = 0, k = 0, a = 0, b = 0;
 	for (uint32_t i = 0; m && i < m->n; i++) {
 		size_t j = 0;
 		while (j < n && !(set[j].klen == m->e[i].klen &&
 				  memcmp(set[j].key, m->e[i].key, set[j].klen) == 0))
 			j++;
-		if (j < n)
-			continue;
-		if (k == max)
-			return -1;
-		v[k++] = m->e[i];
+		if (j == n)
+			keep[nk++] = m->e[i];
 	}
-	for (size_t j = 0; j < n; j++) {
-		if (k == max)
-			return -1;
-		v[k++] = set[j];
-	}
+	if (nk + n > max)
+		return -1;
+	while (a < nk || b < n)
+		v[k++] = b == n || (a < nk && ent_cmp(&keep[a], &set[b]) < 0) ? keep[a++] : set[b++];
 	return (int)k;
 }
 

@@ -85,7 +85,8 @@ void ctx_switch(ctxshim_ctx_t *h);
 
 /* A new context of its own (a new reference; NULL when out of memory or
  * over CMAP_MAX_ENTRIES): H's entries with the N entries of SET (distinct
- * keys, checked by the caller) on top.  In chain mode a new layer over H,
+ * keys, checked by the caller; sorted by key, it costs no sort) on top.
+ * In chain mode a new layer over H,
  * so H's later writes show through; otherwise a copy.  For contexts that
  * belong to a connection or a request rather than a thread. */
 ctxshim_ctx_t *ctx_derive(ctxshim_ctx_t *h, const struct cmap_entry *set, size_t n);

@@ -10,6 +10,7 @@
  */
 #include "http_parse.h"
 
+#include <stddef.h>
 #include <string.h>
 
 enum { BODY_NONE, BODY_LEN, BODY_CHUNKED };
@@ -140,14 +141,6 @@ static void hdr_begin(struct http_hdr *h, char c)
 	h->vlen = 0;
 	h->over = 0;
 	h->which = W_NONE;
-}
-
-static void hdr_name_add(struct http_hdr *h, char c)
-{
-	if (h->nlen < HTTP_NAME_MAX)
-		h->name[h->nlen] = (char)lower(c);
-	if (h->nlen <= HTTP_NAME_MAX)
-		h->nlen++;
 }
 
 static int name_is(const struct http_hdr *h, const char *lit, size_t n)
@@ -505,6 +498,69 @@ static size_t rx_pass(struct http_rx *p, size_t n, int *ev)
 	return n;
 }
 
+/* Runs of bytes are taken in one step (a header name, a value, a target):
+ * each step takes at most the bytes left before the head reaches
+ * HTTP_HEAD_MAX, so the limit falls on the same byte however the stream is
+ * split. */
+static size_t tchar_run(const char *b, size_t n)
+{
+	size_t k = 0;
+	while (k < n && tchar[(uint8_t)b[k]])
+		k++;
+	return k;
+}
+
+static size_t ows_run(const char *b, size_t n)
+{
+	size_t k = 0;
+	while (k < n && (b[k] == ' ' || b[k] == '\t'))
+		k++;
+	return k;
+}
+
+static void hdr_name_addn(struct http_hdr *h, const char *b, size_t k)
+{
+	for (size_t i = 0; i < k && h->nlen <= HTTP_NAME_MAX; i++) {
+		if (h->nlen < HTTP_NAME_MAX)
+			h->name[h->nlen] = (char)lower(b[i]);
+		h->nlen++;
+	}
+}
+
+/* A request target: printable ASCII kept, bytes above 0x7e kept
+ * percent-encoded; returns bytes taken, stopping at the space after it.
+ * *BAD on a byte no target may hold. */
+static size_t rx_target(struct http_rx *p, const char *b, size_t n, int *bad)
+{
+	struct http_req_fields *f = &p->f;
+	size_t k = 0;
+	*bad = 0;
+	while (k < n) {
+		unsigned char c = (unsigned char)b[k];
+		if (c > 0x20 && c < 0x7f) {
+			size_t r = k;
+			while (r < n && (unsigned char)b[r] > 0x20 && (unsigned char)b[r] < 0x7f)
+				r++;
+			size_t take = f->path_cut ? 0 : r - k;
+			if (f->path_len + take > HTTP_PATH_MAX) {
+				take = HTTP_PATH_MAX - f->path_len;
+				f->path_cut = 1;
+			}
+			memcpy(f->path + f->path_len, b + k, take);
+			f->path_len = (uint16_t)(f->path_len + take);
+			f->path[f->path_len] = '\0';
+			k = r;
+		} else if (c >= 0x80) {
+			rx_path_add(p, c);
+			k++;
+		} else {
+			*bad = c != ' ';
+			return k;
+		}
+	}
+	return k;
+}
+
 size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 {
 	size_t i = 0;
@@ -521,14 +577,8 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 				p->st = R_START;
 			continue;
 		}
-		unsigned char c = (unsigned char)buf[i];
-		if (p->st != R_START && ++p->head_len > HTTP_HEAD_MAX) {
-			p->st = R_PASS;
-			*ev = HTTP_TOO_BIG;
-			return n;
-		}
-		switch (p->st) {
-		case R_START:
+		if (p->st == R_START) {
+			unsigned char c = (unsigned char)buf[i];
 			/* Empty lines before a request line are allowed (RFC 9112). */
 			if (c == '\r' || c == '\n') {
 				i++;
@@ -537,34 +587,45 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 			if (!tchar[c])
 				return rx_pass(p, n, ev);
 			rx_new_request(p);
-			p->head_len = 1;
-			p->f.method[0] = (char)c;
-			p->f.method_len = 1;
 			p->st = R_METHOD;
-			break;
+		}
+		size_t room = HTTP_HEAD_MAX - p->head_len;
+		if (room == 0) {
+			p->st = R_PASS;
+			*ev = HTTP_TOO_BIG;
+			return n;
+		}
+		const char *b = buf + i;
+		size_t lim = n - i < room ? n - i : room, k = 1;
+		unsigned char c = (unsigned char)b[0];
+		int end = 0, bad = 0;
+		switch (p->st) {
 		case R_METHOD:
-			if (c == ' ') {
-				p->f.method[p->f.method_len] = '\0';
-				p->connect = p->f.method_len == 7 &&
-					     memcmp(p->f.method, "CONNECT", 7) == 0;
-				p->st = R_TARGET;
-			} else if (tchar[c] && p->f.method_len < HTTP_METHOD_MAX) {
-				p->f.method[p->f.method_len++] = (char)c;
-			} else {
+			k = tchar_run(b, lim);
+			if (p->f.method_len + k > HTTP_METHOD_MAX)
 				return rx_pass(p, n, ev);
-			}
+			memcpy(p->f.method + p->f.method_len, b, k);
+			p->f.method_len = (uint8_t)(p->f.method_len + k);
+			if (k == lim)
+				break;
+			if (b[k] != ' ')
+				return rx_pass(p, n, ev);
+			p->f.method[p->f.method_len] = '\0';
+			p->connect = p->f.method_len == 7 && memcmp(p->f.method, "CONNECT", 7) == 0;
+			p->st = R_TARGET;
+			k++;
 			break;
 		case R_TARGET:
-			if (c == ' ') {
-				if (p->f.path_len == 0 && !p->f.path_cut)
-					return rx_pass(p, n, ev);
-				p->st = R_VER;
-				p->sub = 0;
-			} else if (c <= 0x20 || c == 0x7f) {
+			k = rx_target(p, b, lim, &bad);
+			if (bad)
 				return rx_pass(p, n, ev);
-			} else {
-				rx_path_add(p, c);
-			}
+			if (k == lim)
+				break;
+			if (p->f.path_len == 0)
+				return rx_pass(p, n, ev);
+			p->st = R_VER;
+			p->sub = 0;
+			k++;
 			break;
 		case R_VER:
 			if (c != (unsigned char)"HTTP/1."[p->sub])
@@ -594,7 +655,7 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 			if (c == '\r') {
 				p->st = R_END_CR;
 			} else if (c == '\n') {
-				goto head_end;
+				end = 1;
 			} else if (c == ' ' || c == '\t') {
 				/* obs-fold: the previous value goes on over this line.
 				 * A wanted value folded so is not trusted. */
@@ -609,57 +670,50 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 			}
 			break;
 		case R_NAME:
-			if (c == ':') {
-				hdr_classify(&p->h, p->idname, p->idname_len);
-				p->st = R_OWS;
-			} else if (tchar[c]) {
-				hdr_name_add(&p->h, (char)c);
-			} else {
+			k = tchar_run(b, lim);
+			hdr_name_addn(&p->h, b, k);
+			if (k == lim)
+				break;
+			if (b[k] != ':')
 				return rx_pass(p, n, ev);
-			}
+			hdr_classify(&p->h, p->idname, p->idname_len);
+			p->st = R_OWS;
+			k++;
 			break;
 		case R_OWS:
-			if (c == ' ' || c == '\t')
-				break;
-			p->st = R_VALUE;
-			p->head_len--;
-			continue;   /* the byte is the value's first */
+			k = ows_run(b, lim);
+			if (k < lim)
+				p->st = R_VALUE;
+			break;
 		case R_VALUE: {
-			/* The rest of the line in one step (head_len counted it). */
-			const char *lf = memchr(buf + i, '\n', n - i);
-			size_t k = lf ? (size_t)(lf - (buf + i)) : n - i;
-			if (p->head_len - 1 + k > HTTP_HEAD_MAX) {
-				p->st = R_PASS;
-				*ev = HTTP_TOO_BIG;
-				return n;
-			}
-			p->head_len += (uint32_t)(k + (lf ? 1 : 0) - 1);
+			const char *lf = memchr(b, '\n', lim);
+			k = lf ? (size_t)(lf - b) : lim;
 			if (p->h.which)
-				hdr_val_add(&p->h, buf + i, k);
-			i += k;
+				hdr_val_add(&p->h, b, k);
 			if (lf) {
 				rx_header_done(p);
 				p->st = R_LINE;
-				i++;
+				k++;
 			}
-			continue;
+			break;
 		}
 		case R_END_CR:
 			if (c != '\n')
 				return rx_pass(p, n, ev);
-			goto head_end;
+			end = 1;
+			break;
 		}
-		i++;
-		continue;
-head_end:
-		i++;
-		if (!rx_head_done(p)) {
-			/* The head is whole and its fields usable; what follows it
-			 * cannot be followed. */
-			p->st = R_PASS;
+		p->head_len += (uint32_t)k;
+		i += k;
+		if (end) {
+			if (!rx_head_done(p)) {
+				/* The head is whole and its fields usable; what follows
+				 * it cannot be followed. */
+				p->st = R_PASS;
+			}
+			*ev = HTTP_REQ;
+			return i;
 		}
-		*ev = HTTP_REQ;
-		return i;
 	}
 	return i;
 }
@@ -759,42 +813,47 @@ size_t http_tx_scan(struct http_tx *s, const char *buf, size_t n, int *ev)
 			}
 			continue;
 		}
-		unsigned char c = (unsigned char)buf[i];
-		if (s->st == T_START)
+		if (s->st == T_START) {
+			unsigned char c0 = (unsigned char)buf[i];
 			tx_new_message(s);
-		if (++s->head_len > HTTP_HEAD_MAX)
-			return tx_pass(s, n, ev);
-		switch (s->st) {
-		case T_START:
-			if (s->requests) {
-				if (!tchar[c])
-					return tx_pass(s, n, ev);
-				s->sub = 1;
-				s->st = T_METHOD;
-			} else {
-				if (c != 'H')
-					return tx_pass(s, n, ev);
-				s->sub = 1;
-				s->st = T_VER;
-			}
-			break;
-		case T_METHOD:
-			if (c == ' ') {
-				s->st = T_TARGET;
-				s->sub = 0;
-			} else if (!tchar[c] || ++s->sub > HTTP_METHOD_MAX) {
+			if (s->requests ? !tchar[c0] : c0 != 'H')
 				return tx_pass(s, n, ev);
-			}
+			s->st = s->requests ? T_METHOD : T_VER;
+		}
+		size_t room = HTTP_HEAD_MAX - s->head_len;
+		if (room == 0)
+			return tx_pass(s, n, ev);
+		const char *b = buf + i;
+		size_t lim = n - i < room ? n - i : room, k = 1;
+		unsigned char c = (unsigned char)b[0];
+		int end = 0;
+		switch (s->st) {
+		case T_METHOD:
+			k = tchar_run(b, lim);
+			if (s->sub + k > HTTP_METHOD_MAX)
+				return tx_pass(s, n, ev);
+			s->sub = (uint8_t)(s->sub + k);
+			if (k == lim)
+				break;
+			if (b[k] != ' ')
+				return tx_pass(s, n, ev);
+			s->st = T_TARGET;
+			s->sub = 0;
+			k++;
 			break;
 		case T_TARGET:
-			if (c == ' ' && s->sub) {
-				s->st = T_VER;
-				s->sub = 0;
-			} else if (c <= 0x20 || c == 0x7f) {
-				return tx_pass(s, n, ev);
-			} else {
+			k = 0;
+			while (k < lim && (unsigned char)b[k] > 0x20 && (unsigned char)b[k] != 0x7f)
+				k++;
+			if (k)
 				s->sub = 1;
-			}
+			if (k == lim)
+				break;
+			if (b[k] != ' ' || !s->sub)
+				return tx_pass(s, n, ev);
+			s->st = T_VER;
+			s->sub = 0;
+			k++;
 			break;
 		case T_VER:
 			if (c != (unsigned char)"HTTP/1."[s->sub])
@@ -830,23 +889,28 @@ size_t http_tx_scan(struct http_tx *s, const char *buf, size_t n, int *ev)
 			}
 			if (s->status < 100 || s->status > 599)
 				return tx_pass(s, n, ev);
-			if (c == ' ') {
+			if (c == ' ')
 				s->st = T_REASON;
-			} else if (c == '\r') {
-				s->st = T_SL_CR;
-			} else if (c == '\n') {
-				s->st = T_LINE;
-			} else {
-				return tx_pass(s, n, ev);
-			}
-			break;
-		case T_REASON:
-			if (c == '\r')
+			else if (c == '\r')
 				s->st = T_SL_CR;
 			else if (c == '\n')
 				s->st = T_LINE;
-			else if (c < 0x20 && c != '\t')
+			else
 				return tx_pass(s, n, ev);
+			break;
+		case T_REASON:
+			k = 0;
+			while (k < lim && ((unsigned char)b[k] >= 0x20 || b[k] == '\t') && b[k] != 0x7f)
+				k++;
+			if (k == lim)
+				break;
+			if (b[k] == '\r')
+				s->st = T_SL_CR;
+			else if (b[k] == '\n')
+				s->st = T_LINE;
+			else
+				return tx_pass(s, n, ev);
+			k++;
 			break;
 		case T_SL_CR:
 			if (c != '\n')
@@ -857,7 +921,6 @@ size_t http_tx_scan(struct http_tx *s, const char *buf, size_t n, int *ev)
 		case T_LINE:
 			if (c == '\r' || c == '\n') {
 				/* The blank line: stop in front of it. */
-				s->head_len--;
 				s->st = T_BLANK;
 				*ev = HTTP_HEAD_END;
 				return i;
@@ -868,52 +931,49 @@ size_t http_tx_scan(struct http_tx *s, const char *buf, size_t n, int *ev)
 			s->st = T_NAME;
 			break;
 		case T_NAME:
-			if (c == ':') {
-				hdr_classify(&s->h, s->idname, s->idname_len);
-				s->st = T_OWS;
-			} else if (tchar[c]) {
-				hdr_name_add(&s->h, (char)c);
-			} else {
+			k = tchar_run(b, lim);
+			hdr_name_addn(&s->h, b, k);
+			if (k == lim)
+				break;
+			if (b[k] != ':')
 				return tx_pass(s, n, ev);
-			}
+			hdr_classify(&s->h, s->idname, s->idname_len);
+			s->st = T_OWS;
+			k++;
 			break;
 		case T_OWS:
-			if (c == ' ' || c == '\t')
-				break;
-			s->st = T_VALUE;
-			s->head_len--;
-			continue;
+			k = ows_run(b, lim);
+			if (k < lim)
+				s->st = T_VALUE;
+			break;
 		case T_VALUE: {
-			const char *lf = memchr(buf + i, '\n', n - i);
-			size_t k = lf ? (size_t)(lf - (buf + i)) : n - i;
-			if (s->head_len - 1 + k > HTTP_HEAD_MAX)
-				return tx_pass(s, n, ev);
-			s->head_len += (uint32_t)(k + (lf ? 1 : 0) - 1);
+			const char *lf = memchr(b, '\n', lim);
+			k = lf ? (size_t)(lf - b) : lim;
 			if (s->h.which)
-				hdr_val_add(&s->h, buf + i, k);
-			i += k;
+				hdr_val_add(&s->h, b, k);
 			if (lf) {
 				tx_header_done(s);
 				s->st = T_LINE;
-				i++;
+				k++;
 			}
-			continue;
+			break;
 		}
 		case T_BLANK:
-			if (c == '\r') {
+			if (c == '\r')
 				s->st = T_BLANK_CR;
-				break;
-			}
-			goto head_end;   /* c is '\n' */
+			else
+				end = 1;   /* c is '\n' */
+			break;
 		case T_BLANK_CR:
 			if (c != '\n')
 				return tx_pass(s, n, ev);
-			goto head_end;
+			end = 1;
+			break;
 		}
-		i++;
-		continue;
-head_end:
-		i++;
+		s->head_len += (uint32_t)k;
+		i += k;
+		if (!end)
+			continue;
 		switch (tx_head_done(s)) {
 		case 1:
 			s->st = T_START;
@@ -945,4 +1005,13 @@ size_t http_tx_skip(struct http_tx *s, size_t n, int *ev)
 		*ev = HTTP_DONE;
 	}
 	return k;
+}
+
+void http_tx_copy(struct http_tx *d, const struct http_tx *s)
+{
+	memcpy(d, s, offsetof(struct http_tx, h) + offsetof(struct http_hdr, name));
+	if (s->st == T_NAME || s->st == T_OWS || s->st == T_VALUE) {
+		memcpy(d->h.name, s->h.name, s->h.nlen < HTTP_NAME_MAX ? s->h.nlen : HTTP_NAME_MAX);
+		memcpy(d->h.val, s->h.val, s->h.vlen);
+	}
 }

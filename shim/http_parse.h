@@ -53,19 +53,16 @@ struct http_body {
 /* The header being read: its name, lowercased, and (when the name is one
  * the parser wants) its value. */
 struct http_hdr {
-	char name[HTTP_NAME_MAX + 1];
-	char val[HTTP_VAL_MAX + 1];
 	uint16_t nlen, vlen;
 	uint8_t which;    /* which wanted header (0: none) */
 	uint8_t over;     /* value longer than HTTP_VAL_MAX */
+	char name[HTTP_NAME_MAX + 1];
+	char val[HTTP_VAL_MAX + 1];
 };
 
-/* What a request head said. */
+/* What a request head said.  (Small fields first: the parser's hot state
+ * should share as few cache lines as possible.) */
 struct http_req_fields {
-	char method[HTTP_METHOD_MAX + 1];
-	char path[HTTP_PATH_MAX + 1];
-	char id[HTTP_ID_MAX + 1];     /* valid only when id_ok */
-	char trace_id[33], span_id[17], flags[3];  /* valid only when tp_ok */
 	uint16_t path_len;
 	uint8_t method_len, id_len;
 	uint8_t id_ok;       /* the id header was present (first one) and valid */
@@ -73,6 +70,10 @@ struct http_req_fields {
 	uint8_t tp_ok;       /* a valid W3C traceparent was present */
 	uint8_t tp_seen;
 	uint8_t path_cut;    /* the target was longer than HTTP_PATH_MAX */
+	char method[HTTP_METHOD_MAX + 1];
+	char path[HTTP_PATH_MAX + 1];
+	char id[HTTP_ID_MAX + 1];     /* valid only when id_ok */
+	char trace_id[33], span_id[17], flags[3];  /* valid only when tp_ok */
 };
 
 struct http_rx {
@@ -81,11 +82,11 @@ struct http_rx {
 	uint8_t st;           /* state (http_parse.c) */
 	uint8_t sub;          /* position within a fixed token ("HTTP/1.") */
 	uint8_t te_seen, te_chunked, cl_seen, cl_bad, connect;
-	uint64_t cl;
 	uint32_t head_len;    /* bytes of the current head so far */
-	struct http_hdr h;
+	uint64_t cl;
 	struct http_body body;
 	struct http_req_fields f;
+	struct http_hdr h;
 };
 
 struct http_tx {
@@ -101,10 +102,10 @@ struct http_tx {
 	uint8_t no_body;      /* set by the caller at HTTP_HEAD_END */
 	uint8_t tunnel;       /* set by the caller: the stream ends after this head */
 	uint16_t status;      /* responses: the status code */
-	uint64_t cl;
 	uint32_t head_len;
-	struct http_hdr h;
+	uint64_t cl;
 	struct http_body body;
+	struct http_hdr h;
 };
 
 /* IDNAME is the lowercase header name (at most HTTP_NAME_MAX bytes) and
@@ -123,6 +124,10 @@ void http_tx_init(struct http_tx *s, int requests, const char *idname, size_t id
  * the caller reads ->status/->has_id, may set ->no_body and ->tunnel, and
  * calls http_tx_scan again (the same position) to go on. */
 size_t http_tx_scan(struct http_tx *s, const char *buf, size_t n, int *ev);
+
+/* *D = *S, copying of the header buffers only what is in use (a scanner
+ * between messages carries none). */
+void http_tx_copy(struct http_tx *d, const struct http_tx *s);
 
 /* Account for N bytes of the outgoing stream that the scanner cannot see
  * (sent with sendfile).  Inside a body of known length they are counted;

@@ -145,7 +145,12 @@ int cmap_build(const struct cmap_entry *v, size_t n, struct cmap **out)
 		n = CMAP_MAX_ENTRIES;
 	for (size_t i = 0; i < n; i++)
 		s[i] = from_entry(&v[i]);
-	qsort(s, n, sizeof s[0], entcmp);
+	/* Callers that merge sorted maps pass sorted entries: skip the sort. */
+	size_t k = 1;
+	while (k < n && entcmp(&s[k - 1], &s[k]) < 0)
+		k++;
+	if (k < n)
+		qsort(s, n, sizeof s[0], entcmp);
 	return build(s, n, out);
 }
 

@@ -89,7 +89,7 @@ static void fork_child(void)
 	for (int fd = 0; fd < hi; fd++) {
 		struct net_conn *c = atomic_load_explicit(&slots[fd], memory_order_relaxed);
 		if (c)
-			pthread_mutex_init(&c->lock, NULL);
+			atomic_store(&c->lock, 0);
 	}
 }
 
@@ -123,10 +123,8 @@ static struct net_conn *slot_make(int fd)
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
-	pthread_mutex_init(&c->lock, NULL);
 	struct net_conn *expected = NULL;
 	if (!atomic_compare_exchange_strong(&slots[fd], &expected, c)) {
-		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return expected;
 	}
@@ -158,6 +156,8 @@ static void slot_clear(struct net_conn *c)
 	c->ctx = c->base = NULL;
 	http_free(c->h);
 	c->h = NULL;
+	free(c->spare);
+	c->spare = NULL;
 	c->rx_pass = c->tx_pass = 0;
 }
 
@@ -181,9 +181,9 @@ void net_fd_closed(int fd)
 	if (!c)
 		return;
 	ctx_self.in_hook++;
-	pthread_mutex_lock(&c->lock);
+	net_lock(c);
 	slot_clear(c);
-	pthread_mutex_unlock(&c->lock);
+	net_unlock(c);
 	ctx_self.in_hook--;
 }
 
@@ -256,11 +256,11 @@ static void open_inbound(int fd, const struct sockaddr_storage *ss)
 	ctx_release(parent);
 	if (!base)
 		return;
-	pthread_mutex_lock(&c->lock);
+	net_lock(c);
 	slot_clear(c);   /* whatever an unseen close left behind */
 	c->base = base;
 	atomic_store(&c->kind, NET_IN);
-	pthread_mutex_unlock(&c->lock);
+	net_unlock(c);
 	fdtab_set(fd, FD_CONN);
 }
 
@@ -334,10 +334,10 @@ CTX_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 		ctx_self.in_hook++;
 		struct net_conn *c = slot_make(fd);
 		if (c) {
-			pthread_mutex_lock(&c->lock);
+			net_lock(c);
 			slot_clear(c);
 			atomic_store(&c->kind, NET_OUT);
-			pthread_mutex_unlock(&c->lock);
+			net_unlock(c);
 			fdtab_set(fd, FD_CONN);
 		}
 		ctx_self.in_hook--;
@@ -347,6 +347,25 @@ CTX_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 }
 
 /* ---- requests ----------------------------------------------------------- */
+
+/* Records are reused: a keep-alive connection allocates one, once. */
+static struct net_req *req_new(struct net_conn *c)
+{
+	struct net_req *r = c->spare;
+	if (r) {
+		c->spare = NULL;
+		return r;
+	}
+	return malloc(sizeof *r);
+}
+
+static void req_free(struct net_conn *c, struct net_req *r)
+{
+	if (c->spare)
+		free(r);
+	else
+		c->spare = r;
+}
 
 struct net_req *net_ring_at(struct net_conn *c, unsigned i)
 {
@@ -377,7 +396,7 @@ void net_ring_pop(struct net_conn *c)
 	h->ring_head = (h->ring_head + 1) % NET_RING;
 	h->ring_len--;
 	ctx_release(r->ctx);
-	free(r);
+	req_free(c, r);
 }
 
 /* Stop matching responses to requests: from now on each request's context
@@ -413,7 +432,7 @@ static void on_request(struct net_conn *c, const struct http_req_fields *f)
 		e[n++] = entry("span_id", f->span_id, 16);
 		e[n++] = entry("trace_flags", f->flags, 2);
 	}
-	struct net_req *r = malloc(sizeof *r);
+	struct net_req *r = req_new(c);
 	if (!r)
 		return;
 	r->ctx = ctx_derive(c->base, e, n);
@@ -429,7 +448,7 @@ static void on_request(struct net_conn *c, const struct http_req_fields *f)
 	if (c->tx_pass) {
 		net_apply(c, r);
 		ctx_release(r->ctx);
-		free(r);
+		req_free(c, r);
 		return;
 	}
 	h->ring[(h->ring_head + h->ring_len) % NET_RING] = r;
@@ -481,7 +500,7 @@ struct rx_src {
 static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_src src, int flags)
 {
 	ctx_self.in_hook++;
-	pthread_mutex_lock(&c->lock);
+	net_lock(c);
 	if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_IN) {
 		if (r > 0 && net_cfg.http && !c->rx_pass) {
 			if (flags & MSG_TRUNC)
@@ -497,7 +516,7 @@ static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_sr
 		}
 		net_enter(c);
 	}
-	pthread_mutex_unlock(&c->lock);
+	net_unlock(c);
 	ctx_self.in_hook--;
 }
 
@@ -508,6 +527,8 @@ static struct net_conn *inbound(int fd, unsigned *gen)
 	if (!c || atomic_load_explicit(&c->kind, memory_order_relaxed) != NET_IN)
 		return NULL;
 	*gen = atomic_load(&c->gen);
+	if (net_cfg.http)
+		net_prefetch(c);
 	return c;
 }
 

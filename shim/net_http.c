@@ -42,12 +42,31 @@ struct prog {
 	size_t total;
 };
 
+#define PLAN_EVENTS 16
+
 struct plan {
 	size_t inj_at;       /* program offset of the blank line; NONE: no line */
 	size_t stop_at;      /* this call writes no further */
 	size_t inj_len;
+	/* What the plan saw, so that when the kernel takes every byte the
+	 * commit replays it instead of scanning again. */
+	int whole;           /* the plan scanned all the bytes, events fit */
+	unsigned nev;
+	uint8_t ev[PLAN_EVENTS];   /* EV_APPLY, EV_POP, EV_PASS */
+	struct http_tx after;
 	char inj[NET_INJ_MAX];
 };
+
+enum { EV_APPLY = 1, EV_POP, EV_PASS };
+
+static void note(struct plan *pl, int e)
+{
+	if (pl->nev < PLAN_EVENTS)
+		pl->ev[pl->nev] = (uint8_t)e;
+	else
+		pl->whole = 0;
+	pl->nev++;
+}
 
 static int prog_of(const struct net_call *k, struct prog *p)
 {
@@ -180,6 +199,8 @@ static int at_head_end(struct net_conn *c, struct http_tx *t, size_t pos, struct
 				net_apply(c, r);
 			return 0;
 		}
+		if (r)
+			note(pl, EV_APPLY);
 		if (!net_cfg.echo || !r || t->has_id)
 			return 0;
 		len = add_line(lines, 0, net_cfg.idname, net_cfg.idname_len, r->id, r->idlen,
@@ -193,6 +214,7 @@ static int at_head_end(struct net_conn *c, struct http_tx *t, size_t pos, struct
 		return 0;
 	if (pl->inj_at != NONE) {
 		pl->stop_at = pos;
+		pl->whole = 0;
 		return 1;
 	}
 	pl->inj_at = pos;
@@ -201,14 +223,17 @@ static int at_head_end(struct net_conn *c, struct http_tx *t, size_t pos, struct
 	return 0;
 }
 
-static void at_done(struct net_conn *c, struct http_tx *t, int commit, unsigned *j)
+static void at_done(struct net_conn *c, struct http_tx *t, struct plan *pl, int commit,
+		    unsigned *j)
 {
 	if (t->requests || !is_final(t))
 		return;
-	if (commit)
+	if (commit) {
 		net_ring_pop(c);
-	else
+	} else {
 		(*j)++;
+		note(pl, EV_POP);
+	}
 }
 
 /* Move T over program bytes [0, TO).  Plan mode (!COMMIT) looks for where
@@ -231,10 +256,12 @@ static void walk(struct net_conn *c, struct http_tx *t, const struct prog *p, si
 				if (at_head_end(c, t, off + s, pl, commit, j))
 					return;
 			} else if (ev == HTTP_DONE) {
-				at_done(c, t, commit, &j);
+				at_done(c, t, pl, commit, &j);
 			} else if (ev == HTTP_PASS) {
 				if (commit)
 					c->tx_pass = 1;
+				else
+					note(pl, EV_PASS);
 				return;
 			}
 		}
@@ -278,24 +305,24 @@ static int flush_pending(int fd, struct net_conn *c, unsigned gen, int flags)
 {
 	char buf[NET_INJ_MAX];
 	for (;;) {
-		pthread_mutex_lock(&c->lock);
+		net_lock(c);
 		size_t n = 0;
 		if (atomic_load(&c->gen) == gen && c->h && c->h->pend_len) {
 			n = c->h->pend_len;
 			memcpy(buf, c->h->pend + c->h->pend_off, n);
 		}
-		pthread_mutex_unlock(&c->lock);
+		net_unlock(c);
 		if (!n)
 			return 0;
 		ssize_t w = REAL(send)(fd, buf, n, MSG_NOSIGNAL | (flags & MSG_DONTWAIT));
 		if (w < 0)
 			return -1;
-		pthread_mutex_lock(&c->lock);
+		net_lock(c);
 		if (atomic_load(&c->gen) == gen && c->h && c->h->pend_len >= (size_t)w) {
 			c->h->pend_off += (size_t)w;
 			c->h->pend_len -= (size_t)w;
 		}
-		pthread_mutex_unlock(&c->lock);
+		net_unlock(c);
 	}
 }
 
@@ -324,10 +351,22 @@ static struct net_http *following(struct net_conn *c, const struct net_call *k, 
 static void commit(struct net_conn *c, unsigned gen, const struct prog *p, size_t taken,
 		   const struct plan *pl, int added, size_t line_sent)
 {
-	pthread_mutex_lock(&c->lock);
+	net_lock(c);
 	if (atomic_load(&c->gen) == gen) {
 		int kind = atomic_load(&c->kind);
-		if (c->h && !c->tx_pass) {
+		if (c->h && !c->tx_pass && pl->whole && taken == p->total &&
+		    (!added || line_sent == pl->inj_len)) {
+			/* Everything went: the plan's view is the truth. */
+			http_tx_copy(&c->h->tx, &pl->after);
+			for (unsigned e = 0; e < pl->nev; e++) {
+				if (pl->ev[e] == EV_APPLY && net_ring_at(c, 0))
+					net_apply(c, net_ring_at(c, 0));
+				else if (pl->ev[e] == EV_POP)
+					net_ring_pop(c);
+				else if (pl->ev[e] == EV_PASS)
+					c->tx_pass = 1;
+			}
+		} else if (c->h && !c->tx_pass) {
 			struct plan dummy;
 			dummy.inj_at = NONE;
 			walk(c, &c->h->tx, p, added ? pl->inj_at : taken, &dummy, 1, added);
@@ -354,7 +393,7 @@ static void commit(struct net_conn *c, unsigned gen, const struct prog *p, size_
 		if (kind == NET_IN)
 			net_enter(c);
 	}
-	pthread_mutex_unlock(&c->lock);
+	net_unlock(c);
 }
 
 ssize_t net_out(int fd, struct net_conn *c, const struct net_call *k)
@@ -366,17 +405,20 @@ ssize_t net_out(int fd, struct net_conn *c, const struct net_call *k)
 	for (;;) {
 		int may_add, err;
 		ctx_self.in_hook++;
-		pthread_mutex_lock(&c->lock);
+		net_lock(c);
 		unsigned gen = atomic_load(&c->gen);
 		struct net_http *h = following(c, k, &may_add);
 		int pend = h && h->pend_len;
 		pl.inj_at = NONE;
 		pl.stop_at = p.total;
+		pl.whole = 0;
+		pl.nev = 0;
 		if (h && may_add && !pend) {
-			struct http_tx t = h->tx;
-			walk(c, &t, &p, p.total, &pl, 0, 0);
+			http_tx_copy(&pl.after, &h->tx);
+			pl.whole = 1;
+			walk(c, &pl.after, &p, p.total, &pl, 0, 0);
 		}
-		pthread_mutex_unlock(&c->lock);
+		net_unlock(c);
 		ctx_self.in_hook--;
 
 		if (pend) {
@@ -454,10 +496,10 @@ ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
 	ssize_t w;
 	if (c) {
 		ctx_self.in_hook++;
-		pthread_mutex_lock(&c->lock);
+		net_lock(c);
 		unsigned gen = atomic_load(&c->gen);
 		int pend = c->h && c->h->pend_len;
-		pthread_mutex_unlock(&c->lock);
+		net_unlock(c);
 		ctx_self.in_hook--;
 		if (pend && flush_pending(out, c, gen, 0) < 0)
 			return -1;
@@ -467,21 +509,21 @@ ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
 		return w;
 	KEEP_ERRNO;
 	ctx_self.in_hook++;
-	pthread_mutex_lock(&c->lock);
+	net_lock(c);
 	if (w > 0 && c->h && !c->tx_pass) {
 		size_t left = (size_t)w;
 		while (left && !c->tx_pass) {
 			int ev;
 			left -= http_tx_skip(&c->h->tx, left, &ev);
 			if (ev == HTTP_DONE)
-				at_done(c, &c->h->tx, 1, NULL);
+				at_done(c, &c->h->tx, NULL, 1, NULL);
 			else if (ev == HTTP_PASS)
 				c->tx_pass = 1;
 		}
 	}
 	if (atomic_load(&c->kind) == NET_IN)
 		net_enter(c);
-	pthread_mutex_unlock(&c->lock);
+	net_unlock(c);
 	ctx_self.in_hook--;
 	RESTORE_ERRNO;
 	return w;
