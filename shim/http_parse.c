@@ -527,6 +527,38 @@ static void hdr_name_addn(struct http_hdr *h, const char *b, size_t k)
 	}
 }
 
+/* A whole "name: value" line at B (which starts with a tchar) within LIM
+ * bytes, in one step: its length up to and including the LF, with H set up
+ * as the byte-by-byte states would leave it; 0 when the line is not all
+ * there or not plain (those take the slow states, with the same result). */
+static size_t hdr_line(struct http_hdr *h, const char *b, size_t lim, const char *idname,
+		       size_t idlen)
+{
+	size_t k = tchar_run(b, lim);
+	if (k == lim || b[k] != ':')
+		return 0;
+	const char *lf = memchr(b + k + 1, '\n', lim - k - 1);
+	if (!lf)
+		return 0;
+	h->nlen = h->vlen = 0;
+	h->over = 0;
+	h->which = W_NONE;
+	/* Only a name as long as a wanted one is worth copying. */
+	if (k == idlen || k == 11 || k == 14 || k == 17) {
+		hdr_name_addn(h, b, k);
+		hdr_classify(h, idname, idlen);
+	} else {
+		h->nlen = (uint16_t)(k > HTTP_NAME_MAX ? HTTP_NAME_MAX + 1 : k);
+	}
+	if (h->which) {
+		const char *v = b + k + 1;
+		size_t vn = (size_t)(lf - v);
+		size_t sp = ows_run(v, vn);
+		hdr_val_add(h, v + sp, vn - sp);
+	}
+	return (size_t)(lf - b) + 1;
+}
+
 /* A request target: printable ASCII kept, bytes above 0x7e kept
  * percent-encoded; returns bytes taken, stopping at the space after it.
  * *BAD on a byte no target may hold. */
@@ -663,6 +695,12 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 					return rx_pass(p, n, ev);
 				p->st = R_VALUE;
 			} else if (tchar[c]) {
+				k = hdr_line(&p->h, b, lim, p->idname, p->idname_len);
+				if (k) {
+					rx_header_done(p);
+					break;
+				}
+				k = 1;
 				hdr_begin(&p->h, (char)c);
 				p->st = R_NAME;
 			} else {
@@ -927,6 +965,12 @@ size_t http_tx_scan(struct http_tx *s, const char *buf, size_t n, int *ev)
 			}
 			if (!tchar[c])
 				return tx_pass(s, n, ev);   /* obs-fold or garbage */
+			k = hdr_line(&s->h, b, lim, s->idname, s->idname_len);
+			if (k) {
+				tx_header_done(s);
+				break;
+			}
+			k = 1;
 			hdr_begin(&s->h, (char)c);
 			s->st = T_NAME;
 			break;

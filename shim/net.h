@@ -8,7 +8,7 @@
  *               adding X-Request-ID / traceparent to their heads.
  *
  * A connection's slot is found in O(1) by fd (net_slot).  Slots are
- * allocated on first use of an fd number and never freed, so a thread still
+ * allocated on first use of an fd number (in chunks) and never freed, so a thread still
  * inside a read on an fd that another thread closes never touches freed
  * memory; each open and close bumps the slot's generation, and work done for
  * an old generation is dropped.  The slot lock is never held across a system
@@ -27,7 +27,8 @@
 
 enum { NET_NONE, NET_IN, NET_OUT };
 
-#define NET_RING 8          /* requests awaiting their response, per connection */
+#define NET_RING 8          /* requests awaiting a response, held inline */
+#define NET_RING_MAX 256    /* ... and at most, per connection */
 #define NET_INJ_MAX 512     /* bytes of header lines the shim may add to one head */
 
 /* Process-wide settings, fixed by net_init. */
@@ -54,9 +55,10 @@ struct net_req {
 
 /* HTTP state, allocated when a connection first carries HTTP. */
 struct net_http {
-	unsigned ring_head, ring_len;
+	unsigned ring_head, ring_len, ring_cap;
 	size_t pend_off, pend_len;   /* added bytes the kernel has not taken yet */
-	struct net_req *ring[NET_RING];
+	struct net_req **ring;       /* inline, or grown for deep pipelining */
+	struct net_req *inline_ring[NET_RING];
 	struct http_tx tx;      /* the messages written */
 	struct http_rx rx;      /* inbound: the requests read */
 	char pend[NET_INJ_MAX];
@@ -73,7 +75,7 @@ struct net_conn {
 	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
 	struct net_http *h;
 	struct net_req *spare;  /* a request record kept for reuse */
-};
+} __attribute__((aligned(64)));
 
 /* The slot lock: held for a few hundred instructions at most and never
  * across a system call, so a spin that yields is cheaper than a mutex. */

@@ -32,8 +32,10 @@
 
 struct net_cfg net_cfg;
 
-static struct net_conn *_Atomic slots[FDTAB_MAX];
-static atomic_int slots_hi;        /* highest fd number with a slot, + 1 */
+/* Slots come in chunks of NET_CHUNK neighbouring fds, one cache line each:
+ * finding fd's slot is two loads, the first from a small hot array. */
+#define NET_CHUNK 64
+static struct net_conn *_Atomic chunks[FDTAB_MAX / NET_CHUNK];
 
 /* What the calling thread had before it first served a connection: new
  * connections it accepts start from this, not from another connection's. */
@@ -85,11 +87,10 @@ static void thread_gone(void *unused)
  * free again. */
 static void fork_child(void)
 {
-	int hi = atomic_load(&slots_hi);
-	for (int fd = 0; fd < hi; fd++) {
-		struct net_conn *c = atomic_load_explicit(&slots[fd], memory_order_relaxed);
-		if (c)
-			atomic_store(&c->lock, 0);
+	for (int i = 0; i < FDTAB_MAX / NET_CHUNK; i++) {
+		struct net_conn *ch = atomic_load_explicit(&chunks[i], memory_order_relaxed);
+		for (int j = 0; ch && j < NET_CHUNK; j++)
+			atomic_store(&ch[j].lock, 0);
 	}
 }
 
@@ -112,7 +113,8 @@ struct net_conn *net_slot(int fd)
 {
 	if ((unsigned)fd >= FDTAB_MAX)
 		return NULL;
-	return atomic_load_explicit(&slots[fd], memory_order_acquire);
+	struct net_conn *ch = atomic_load_explicit(&chunks[fd / NET_CHUNK], memory_order_acquire);
+	return ch ? &ch[fd % NET_CHUNK] : NULL;
 }
 
 static struct net_conn *slot_make(int fd)
@@ -120,18 +122,16 @@ static struct net_conn *slot_make(int fd)
 	struct net_conn *c = net_slot(fd);
 	if (c || (unsigned)fd >= FDTAB_MAX)
 		return c;
-	c = calloc(1, sizeof *c);
-	if (!c)
+	struct net_conn *ch = aligned_alloc(64, NET_CHUNK * sizeof *ch);
+	if (!ch)
 		return NULL;
+	memset(ch, 0, NET_CHUNK * sizeof *ch);
 	struct net_conn *expected = NULL;
-	if (!atomic_compare_exchange_strong(&slots[fd], &expected, c)) {
-		free(c);
-		return expected;
+	if (!atomic_compare_exchange_strong(&chunks[fd / NET_CHUNK], &expected, ch)) {
+		free(ch);
+		ch = expected;
 	}
-	int hi = atomic_load(&slots_hi);
-	while (hi < fd + 1 && !atomic_compare_exchange_weak(&slots_hi, &hi, fd + 1))
-		;
-	return c;
+	return &ch[fd % NET_CHUNK];
 }
 
 static void http_free(struct net_http *h)
@@ -139,10 +139,12 @@ static void http_free(struct net_http *h)
 	if (!h)
 		return;
 	for (unsigned i = 0; i < h->ring_len; i++) {
-		struct net_req *r = h->ring[(h->ring_head + i) % NET_RING];
+		struct net_req *r = h->ring[(h->ring_head + i) % h->ring_cap];
 		ctx_release(r->ctx);
 		free(r);
 	}
+	if (h->ring != h->inline_ring)
+		free(h->ring);
 	free(h);
 }
 
@@ -170,6 +172,8 @@ struct net_http *net_http_of(struct net_conn *c)
 		http_rx_init(&c->h->rx, net_cfg.idname_lc, net_cfg.idname_len);
 		http_tx_init(&c->h->tx, c->kind == NET_OUT, net_cfg.idname_lc, net_cfg.idname_len);
 		c->h->ring_head = c->h->ring_len = 0;
+		c->h->ring = c->h->inline_ring;
+		c->h->ring_cap = NET_RING;
 		c->h->pend_off = c->h->pend_len = 0;
 	}
 	return c->h;
@@ -372,7 +376,7 @@ struct net_req *net_ring_at(struct net_conn *c, unsigned i)
 	struct net_http *h = c->h;
 	if (!h || i >= h->ring_len)
 		return NULL;
-	return h->ring[(h->ring_head + i) % NET_RING];
+	return h->ring[(h->ring_head + i) % h->ring_cap];
 }
 
 void net_apply(struct net_conn *c, struct net_req *r)
@@ -393,7 +397,7 @@ void net_ring_pop(struct net_conn *c)
 	if (!h || !h->ring_len)
 		return;
 	struct net_req *r = h->ring[h->ring_head];
-	h->ring_head = (h->ring_head + 1) % NET_RING;
+	h->ring_head = (h->ring_head + 1) % h->ring_cap;
 	h->ring_len--;
 	ctx_release(r->ctx);
 	req_free(c, r);
@@ -409,6 +413,26 @@ static void ring_drop(struct net_conn *c)
 		net_ring_pop(c);
 	}
 	c->tx_pass = 1;
+}
+
+/* Room for twice as many waiting requests; 0 at NET_RING_MAX or without
+ * memory. */
+static int ring_grow(struct net_http *h)
+{
+	unsigned cap = h->ring_cap * 2;
+	if (cap > NET_RING_MAX)
+		return 0;
+	struct net_req **v = malloc(cap * sizeof *v);
+	if (!v)
+		return 0;
+	for (unsigned i = 0; i < h->ring_len; i++)
+		v[i] = h->ring[(h->ring_head + i) % h->ring_cap];
+	if (h->ring != h->inline_ring)
+		free(h->ring);
+	h->ring = v;
+	h->ring_cap = cap;
+	h->ring_head = 0;
+	return 1;
 }
 
 /* A request head was read: make its context and queue it. */
@@ -443,7 +467,7 @@ static void on_request(struct net_conn *c, const struct http_req_fields *f)
 	memcpy(r->id, id, idlen + 1);
 
 	struct net_http *h = c->h;
-	if (!c->tx_pass && h->ring_len == NET_RING)
+	if (!c->tx_pass && h->ring_len == h->ring_cap && !ring_grow(h))
 		ring_drop(c);    /* pipelined deeper than we follow */
 	if (c->tx_pass) {
 		net_apply(c, r);
@@ -451,7 +475,7 @@ static void on_request(struct net_conn *c, const struct http_req_fields *f)
 		req_free(c, r);
 		return;
 	}
-	h->ring[(h->ring_head + h->ring_len) % NET_RING] = r;
+	h->ring[(h->ring_head + h->ring_len) % h->ring_cap] = r;
 	/* Nothing unanswered before it: this is the request being served.
 	 * Otherwise (pipelined) it waits for its response to start. */
 	if (++h->ring_len == 1)

@@ -409,3 +409,29 @@ ask() {
 	EOF
 	assert_output conn_id=-
 }
+
+# ---- writing: partial writes, awkward pieces, reused fds ----------------------
+
+@test "partial writes: awkward pieces on a non-blocking socket keep every byte in order" {
+	port=$(free_port)
+	bg env CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM" timeout 60 "$T/net_slow_server" "$port"
+	wait_port "$port"
+	run timeout 30 $PY "$CLIENTS" slow "$port" 40 one
+	assert_success
+	run timeout 30 $PY "$CLIENTS" slow "$port" 30 pipelined
+	assert_success
+}
+
+@test "partial writes: without the shim the same client sees no id lines (the test can fail)" {
+	port=$(free_port)
+	bg timeout 60 "$T/net_slow_server" "$port"
+	wait_port "$port"
+	run timeout 30 $PY "$CLIENTS" slow "$port" 3 one
+	assert_failure
+}
+
+@test "a connection's fd reused for a file after close, dup2, dup3, close_range: bytes land as written" {
+	for m in close dup2 dup3 close_range; do
+		CTXSHIM_HTTP_ECHO=1 shim "$T/net_fdreuse" "$W/out.$m" "$m"
+	done
+}

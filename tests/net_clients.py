@@ -6,6 +6,8 @@
         ones) or none (even ones); prints "sent echoed path" per request and
         exits 1 on any echo that is not the id sent (or, when none was sent,
         not a fresh 32-hex id).
+  slow PORT N one|pipelined              N requests to net_slow_server, read
+        slowly; the stream must be the server's bytes plus one id line each.
   hostile PORT PATH                      sends requests with hostile ids; prints
         one line per request: the echoed id; exits 1 if a hostile value came
         back or the server stopped answering.
@@ -103,10 +105,63 @@ def hostile(port, path):
     return 1 if bad else 0
 
 
+def slow(port, requests, pipelined):
+    """Against net_slow_server: responses read slowly through a small receive
+    buffer must be exactly the server's bytes with one X-Request-ID line
+    added before each blank line."""
+    import time
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    want = b""
+    reqs = b""
+    for k in range(requests):
+        rid = b"slow-%d" % k
+        pad, body = (k * 997) % 9000, (k * 7919) % 30000
+        want += (b"HTTP/1.1 200 OK\r\nX-Pad: " + b"p" * pad +
+                 b"\r\nContent-Length: %d\r\nX-Request-ID: " % body + rid + b"\r\n\r\n" +
+                 bytes((i * 31 + k) & 255 for i in range(body)))
+        reqs += b"GET /slow/%d HTTP/1.1\r\nHost: x\r\nX-Request-ID: " % k + rid + b"\r\n\r\n"
+    got = b""
+    if pipelined:
+        s.sendall(reqs)
+    parts = reqs.split(b"\r\n\r\n")[:-1]
+    for k in range(requests):
+        if not pipelined:
+            s.sendall(parts[k] + b"\r\n\r\n")
+        end = len(want) if pipelined else None
+        # Read this response (or, pipelined, everything) slowly.
+        target = end or len(want.split(b"HTTP/1.1 200 OK")[0]) + sum(
+            len(b"HTTP/1.1 200 OK" + x) for x in want.split(b"HTTP/1.1 200 OK")[1:k + 2])
+        while len(got) < target:
+            try:
+                chunk = s.recv(1500)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            got += chunk
+            if len(got) % 7 == 0:
+                time.sleep(0.001)
+        if pipelined:
+            break
+    s.close()
+    if got != want:
+        i = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
+        print("ERROR stream differs at byte %d of %d/%d: got %r want %r" %
+              (i, len(got), len(want), got[i - 20:i + 40], want[i - 20:i + 40]), file=sys.stderr)
+        return 1
+    print("ok %d bytes" % len(got))
+    return 0
+
+
 if __name__ == "__main__":
     cmd, port = sys.argv[1], int(sys.argv[2])
     if cmd == "keepalive":
         sys.exit(keepalive(port, sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
+    if cmd == "slow":
+        sys.exit(slow(port, int(sys.argv[3]), sys.argv[4] == "pipelined"))
     if cmd == "hostile":
         sys.exit(hostile(port, sys.argv[3]))
     sys.exit(2)
