@@ -1,7 +1,7 @@
 # bench-lib.sh: shared by scripts/bench.d/*.sh.  Benchmarks report medians
 # and ratios measured side by side in one run; this machine is shared and
 # noisy, so no single absolute time means much.
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)   # $0 is scripts/bench.d/NN-x.sh
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)   # $0 is scripts/bench.d/NN-*.sh
 SHIM=$ROOT/build/libctxshim.so
 BENCH=$ROOT/build/bench
 CTXRUN=$ROOT/scripts/ctxrun

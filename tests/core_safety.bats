@@ -109,3 +109,30 @@ C
 	# no warning about the bogus mode, no inherited request_id.
 	assert_output "shim loaded, request_id unset"
 }
+
+@test "a vforked child's exec hook allocates nothing (copy, share, chain)" {
+	for m in copy share chain; do
+		run env CTXSHIM_MODE=$m BAGGAGE=request_id=v \
+			LD_PRELOAD="$T/libnomalloc.so $SHIM" "$T/spawner" vfork /bin/sh -c 'echo "$BAGGAGE"'
+		assert_success
+		assert_output "request_id=v"
+	done
+	# The detector itself works: an allocation while armed exits 99.
+	run env LD_PRELOAD="$T/libnomalloc.so" python3 -c '
+import ctypes; lib = ctypes.CDLL(None)
+ctypes.c_int.in_dll(lib, "nomalloc_armed").value = 1
+lib.malloc(16)'
+	assert_failure 99
+}
+
+@test "no symbol lookup on the hot path: 1 or 2,000 thread creations resolve pthread_create equally often" {
+	count() {
+		LD_DEBUG=symbols LD_PRELOAD="$SHIM" BAGGAGE=request_id=x "$T/api_leak" "$1" 2>&1 |
+			grep -c 'symbol=pthread_create;'
+	}
+	one=$(count 1)
+	many=$(count 2000)
+	echo "lookups: $one for 1 cycle, $many for 2000"
+	[ "$one" -gt 0 ]
+	[ "$one" -eq "$many" ]
+}
