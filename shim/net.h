@@ -146,5 +146,7 @@ struct net_call {
 	const struct msghdr *msg;        /* sendmsg */
 };
 ssize_t net_out(int fd, struct net_conn *c, const struct net_call *call);
+/* Finish any added line the kernel took only in part (best effort). */
+void net_flush(int fd);
 
 #endif

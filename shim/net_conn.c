@@ -672,3 +672,53 @@ ssize_t net_sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct net_call k = { .how = NET_SENDMSG, .msg = msg, .flags = flags };
 	return net_out(fd, c, &k);
 }
+
+/* ---- calls the shim cannot follow ----------------------------------------
+ * Bytes moved by splice, sendmmsg or recvmmsg on a watched connection are
+ * not seen: from then on that direction of the stream is left alone (a
+ * line is never added to a stream the scanner lost track of). */
+
+static void blind(int fd, int writing)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c)
+		return;
+	KEEP_ERRNO;
+	ctx_self.in_hook++;
+	net_lock(c);
+	if (writing)
+		c->tx_pass = 1;
+	else
+		c->rx_pass = 1;
+	net_unlock(c);
+	ctx_self.in_hook--;
+	RESTORE_ERRNO;
+}
+
+CTX_EXPORT ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t len,
+			  unsigned int flags)
+{
+	if (unlikely(fdtab_get(in) & FD_CONN))
+		blind(in, 0);
+	if (unlikely(fdtab_get(out) & FD_CONN)) {
+		net_flush(out);
+		blind(out, 1);
+	}
+	return REAL(splice)(in, in_off, out, out_off, len, flags);
+}
+
+CTX_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+	if (unlikely(fdtab_get(fd) & FD_CONN)) {
+		net_flush(fd);
+		blind(fd, 1);
+	}
+	return REAL(sendmmsg)(fd, v, n, flags);
+}
+
+CTX_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *t)
+{
+	if (unlikely(fdtab_get(fd) & FD_CONN))
+		blind(fd, 0);
+	return REAL(recvmmsg)(fd, v, n, flags, t);
+}

@@ -488,6 +488,17 @@ ssize_t net_out(int fd, struct net_conn *c, const struct net_call *k)
 	}
 }
 
+void net_flush(int fd)
+{
+	struct net_conn *c = net_slot(fd);
+	if (!c)
+		return;
+	KEEP_ERRNO;
+	unsigned gen = atomic_load(&c->gen);
+	flush_pending(fd, c, gen, 0);
+	RESTORE_ERRNO;
+}
+
 /* sendfile: body bytes the scanner cannot see; counted, they keep it in step
  * with a response whose length is known.  Anything else stops following. */
 ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)

@@ -435,3 +435,7 @@ ask() {
 		CTXSHIM_HTTP_ECHO=1 shim "$T/net_fdreuse" "$W/out.$m" "$m"
 	done
 }
+
+@test "a response head sent with splice stops the following: a body that looks like a head is untouched" {
+	CTXSHIM_HTTP_ECHO=1 shim "$T/net_splice"
+}
