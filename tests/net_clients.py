@@ -8,6 +8,8 @@
         not a fresh 32-hex id).
   slow PORT N one|pipelined              N requests to net_slow_server, read
         slowly; the stream must be the server's bytes plus one id line each.
+  checklog CLIENTS_OUT LOG                keepalive's output against the server's
+        log: one line per request, carrying that request's id.
   hostile PORT PATH                      sends requests with hostile ids; prints
         one line per request: the echoed id; exits 1 if a hostile value came
         back or the server stopped answering.
@@ -156,7 +158,36 @@ def slow(port, requests, pipelined):
     return 0
 
 
+def checklog(clients_out, log):
+    """Every request keepalive sent (its lines in CLIENTS_OUT: "sent echoed
+    tag") has exactly one line in LOG naming its tag, and that line's
+    decoration carries the id the request had: the one sent, or the one
+    echoed when none was sent."""
+    want = {}
+    for line in open(clients_out):
+        sent, echoed, tag = line.split()
+        want[tag] = sent if sent != "-" else echoed
+    seen = {}
+    for line in open(log, errors="replace"):
+        m = re.search(r"tag=([A-Za-z0-9-]+)", line)
+        if not m or m.group(1) not in want:
+            continue
+        d = re.search(r"request_id=(\S+?)[ \]]", line)
+        seen.setdefault(m.group(1), []).append(d.group(1) if d else None)
+    bad = 0
+    for tag, rid in want.items():
+        got = seen.get(tag, [])
+        if got != [rid]:
+            bad += 1
+            if bad <= 5:
+                print("ERROR %s: want request_id=%s, log has %r" % (tag, rid, got), file=sys.stderr)
+    print("%d requests, %d logged lines checked, %d mix-ups" % (len(want), sum(map(len, seen.values())), bad))
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "checklog":
+        sys.exit(checklog(sys.argv[2], sys.argv[3]))
     cmd, port = sys.argv[1], int(sys.argv[2])
     if cmd == "keepalive":
         sys.exit(keepalive(port, sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
