@@ -69,8 +69,9 @@ struct net_conn {
 	atomic_int lock;        /* net_lock; never held across a system call */
 	atomic_uint gen;        /* bumped at every open and close */
 	_Atomic uint8_t kind;   /* NET_NONE, NET_IN, NET_OUT */
-	uint8_t rx_pass;        /* stop parsing what is read */
-	uint8_t tx_pass;        /* stop following what is written */
+	_Atomic uint8_t rx_pass;   /* stop parsing what is read */
+	_Atomic uint8_t tx_pass;   /* stop following what is written */
+	atomic_uint ver;        /* bumped whenever base or ctx changes */
 	ctxshim_ctx_t *base;    /* in: accepting thread's context + conn_id, peer */
 	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
 	struct net_http *h;
@@ -98,6 +99,8 @@ static inline void net_prefetch(struct net_conn *c)
 	struct net_http *h = c->h;
 	const void *ctx = c->ctx, *base = c->base;
 	net_unlock(c);
+	if (atomic_load_explicit(&c->rx_pass, memory_order_relaxed))
+		return;
 	if (h) {
 		__builtin_prefetch(h, 1);
 		__builtin_prefetch(&h->tx, 1);
@@ -120,6 +123,9 @@ struct net_conn *net_slot(int fd);
 
 /* With C locked: make the connection's context the calling thread's. */
 void net_enter(struct net_conn *c);
+/* Without the lock: 1 when the calling thread is in C's context already
+ * (then there is nothing to do for a read or write that is not parsed). */
+int net_already_in(struct net_conn *c);
 
 /* With C locked: the request at position I of the queue (0: oldest). */
 struct net_req *net_ring_at(struct net_conn *c, unsigned i);
@@ -146,7 +152,8 @@ struct net_call {
 	const struct msghdr *msg;        /* sendmsg */
 };
 ssize_t net_out(int fd, struct net_conn *c, const struct net_call *call);
-/* Finish any added line the kernel took only in part (best effort). */
-void net_flush(int fd);
+/* Finish any added line the kernel took only in part: 0, or -1 with errno
+ * when it could not be (the caller must then not write program bytes). */
+int net_flush(int fd);
 
 #endif

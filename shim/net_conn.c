@@ -42,6 +42,8 @@ static struct net_conn *_Atomic chunks[FDTAB_MAX / NET_CHUNK];
 struct net_thread {
 	ctxshim_ctx_t *base;
 	ctxshim_ctx_t *cur;     /* the connection context last switched to */
+	struct net_conn *conn;  /* ... the connection it belonged to */
+	unsigned ver;           /* ... and that connection's ver then */
 	int keyed;
 };
 static __thread struct net_thread net_me CTX_TLS;
@@ -152,6 +154,7 @@ static void http_free(struct net_http *h)
 static void slot_clear(struct net_conn *c)
 {
 	atomic_fetch_add(&c->gen, 1);
+	atomic_fetch_add(&c->ver, 1);
 	atomic_store(&c->kind, NET_NONE);
 	ctx_release(c->ctx);
 	ctx_release(c->base);
@@ -203,8 +206,14 @@ static struct cmap_entry entry(const char *k, const char *v, size_t vlen)
 void net_enter(struct net_conn *c)
 {
 	ctxshim_ctx_t *h = c->ctx ? c->ctx : c->base;
-	if (!h || ctx_is_current(h))
+	if (!h)
 		return;
+	if (ctx_is_current(h)) {
+		net_me.cur = h;
+		net_me.conn = c;
+		net_me.ver = atomic_load(&c->ver);
+		return;
+	}
 	if (!net_me.base || !ctx_is_current(net_me.cur)) {
 		/* Not (or no longer) in a connection's context: what the thread
 		 * has now is its own, the base for connections it accepts. */
@@ -215,6 +224,14 @@ void net_enter(struct net_conn *c)
 	}
 	ctx_switch(h);
 	net_me.cur = h;
+	net_me.conn = c;
+	net_me.ver = atomic_load(&c->ver);
+}
+
+int net_already_in(struct net_conn *c)
+{
+	return net_me.conn == c && net_me.ver == atomic_load_explicit(&c->ver, memory_order_acquire) &&
+	       net_me.cur && ctx_is_current(net_me.cur);
 }
 
 /* The context a connection accepted now starts from (a new reference). */
@@ -263,6 +280,7 @@ static void open_inbound(int fd, const struct sockaddr_storage *ss)
 	net_lock(c);
 	slot_clear(c);   /* whatever an unseen close left behind */
 	c->base = base;
+	atomic_fetch_add(&c->ver, 1);
 	atomic_store(&c->kind, NET_IN);
 	net_unlock(c);
 	fdtab_set(fd, FD_CONN);
@@ -389,6 +407,7 @@ void net_apply(struct net_conn *c, struct net_req *r)
 	ctx_release(c->ctx);
 	c->ctx = r->ctx;
 	r->ctx = NULL;
+	atomic_fetch_add(&c->ver, 1);
 }
 
 void net_ring_pop(struct net_conn *c)
@@ -501,6 +520,7 @@ static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
 			 * entries must not be taken for its. */
 			ctx_release(c->ctx);
 			c->ctx = NULL;
+			atomic_fetch_add(&c->ver, 1);
 			c->rx_pass = 1;
 			break;
 		} else if (ev == HTTP_PASS) {
@@ -523,6 +543,11 @@ struct rx_src {
  * from C as it was at generation GEN. */
 static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_src src, int flags)
 {
+	/* Nothing to parse and already in the connection's context: the common
+	 * case of a stream that is not HTTP costs these few loads. */
+	if ((r <= 0 || !net_cfg.http || atomic_load_explicit(&c->rx_pass, memory_order_relaxed)) &&
+	    net_already_in(c))
+		return;
 	ctx_self.in_hook++;
 	net_lock(c);
 	if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_IN) {
@@ -701,7 +726,8 @@ CTX_EXPORT ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size
 	if (unlikely(fdtab_get(in) & FD_CONN))
 		blind(in, 0);
 	if (unlikely(fdtab_get(out) & FD_CONN)) {
-		net_flush(out);
+		if (net_flush(out) < 0)
+			return -1;
 		blind(out, 1);
 	}
 	return REAL(splice)(in, in_off, out, out_off, len, flags);
@@ -710,7 +736,8 @@ CTX_EXPORT ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size
 CTX_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
 	if (unlikely(fdtab_get(fd) & FD_CONN)) {
-		net_flush(fd);
+		if (net_flush(fd) < 0)
+			return -1;
 		blind(fd, 1);
 	}
 	return REAL(sendmmsg)(fd, v, n, flags);

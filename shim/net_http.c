@@ -331,6 +331,8 @@ static struct net_http *following(struct net_conn *c, const struct net_call *k, 
 {
 	int kind = atomic_load(&c->kind);
 	*may_add = 0;
+	if (c->h && c->h->pend_len)
+		return c->h;     /* a line to finish first, whatever else holds */
 	if (c->tx_pass || !(kind == NET_OUT ? net_cfg.propagate : kind == NET_IN && net_cfg.http))
 		return NULL;
 	struct net_http *h = net_http_of(c);
@@ -400,6 +402,22 @@ ssize_t net_out(int fd, struct net_conn *c, const struct net_call *k)
 {
 	struct prog p;
 	struct plan pl;
+	int kind = atomic_load_explicit(&c->kind, memory_order_relaxed);
+	/* A connection whose output is not followed, its thread already in its
+	 * context: the program's call and a few loads. */
+	if (kind == NET_IN && (!net_cfg.http || atomic_load_explicit(&c->tx_pass, memory_order_relaxed)) &&
+	    net_already_in(c)) {
+		int pend = 0;
+		if (net_cfg.http) {     /* without HTTP there is never a line to finish */
+			net_lock(c);
+			pend = c->h && c->h->pend_len;
+			net_unlock(c);
+		}
+		if (!pend)
+			return orig(fd, k);
+		if (net_flush(fd) < 0)
+			return -1;
+	}
 	if (!prog_of(k, &p))
 		return orig(fd, k);
 	for (;;) {
@@ -488,15 +506,17 @@ ssize_t net_out(int fd, struct net_conn *c, const struct net_call *k)
 	}
 }
 
-void net_flush(int fd)
+int net_flush(int fd)
 {
 	struct net_conn *c = net_slot(fd);
 	if (!c)
-		return;
+		return 0;
 	KEEP_ERRNO;
 	unsigned gen = atomic_load(&c->gen);
-	flush_pending(fd, c, gen, 0);
+	if (flush_pending(fd, c, gen, 0) < 0)
+		return -1;
 	RESTORE_ERRNO;
+	return 0;
 }
 
 /* sendfile: body bytes the scanner cannot see; counted, they keep it in step
