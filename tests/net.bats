@@ -291,7 +291,7 @@ ask() {
 		port = int(sys.argv[1])
 		def recv_all(s, n):
 		    data = b""
-		    while data.count(b"0\r\n\r\n") < n:
+		    while data.count(b"\r\n0\r\n\r\n") < n:
 		        data += s.recv(65536)
 		    return data.decode()
 		a = socket.create_connection(("127.0.0.1", port))
