@@ -195,11 +195,10 @@ CTX_EXPORT int close(int fd)
 		KEEP_ERRNO;
 		forget(fd);
 		RESTORE_ERRNO;
-		int r = REAL(close)(fd);
-		int err = errno;
-		fdtab_reset(fd);
-		errno = err;
-		return r;
+		/* Nothing after the real close: from that instant another thread
+		 * may get the number (accept, open) and mark it; forget() has
+		 * already cleared what was ours. */
+		return REAL(close)(fd);
 	}
 	return REAL(close)(fd);
 }

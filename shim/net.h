@@ -79,9 +79,13 @@ struct net_conn {
 } __attribute__((aligned(64)));
 
 /* The slot lock: held for a few hundred instructions at most and never
- * across a system call, so a spin that yields is cheaper than a mutex. */
+ * across a system call, so a spin that yields is cheaper than a mutex.
+ * The recursion guard is up while it is held: a signal handler that writes
+ * to the same connection then passes straight through instead of spinning
+ * on a lock its own thread holds. */
 static inline void net_lock(struct net_conn *c)
 {
+	ctx_self.in_hook++;
 	while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
 		sched_yield();
 }
@@ -89,6 +93,7 @@ static inline void net_lock(struct net_conn *c)
 static inline void net_unlock(struct net_conn *c)
 {
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
+	ctx_self.in_hook--;
 }
 
 /* Before a read's system call: ask for the cache lines the parse after it
