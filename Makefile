@@ -59,6 +59,9 @@ $(B)/ctxrun-helper: shim/cli/ctxrun_helper.c include/ctxshim.h | $(B)
 $(B)/tests/%: tests/progs/%.c include/ctxshim.h | $(B)/tests
 	$(CC) $(CFLAGS) $(BASE) -Iinclude $< -o $@ $(call PROG_LIBS,$*)
 
+# log_fortify is log_calls built with _FORTIFY_SOURCE (it #includes it).
+$(B)/tests/log_fortify: tests/progs/log_calls.c
+
 # Test libraries (tests/progs/lib*.c), e.g. one whose constructor runs first.
 $(B)/tests/lib%.so: tests/progs/lib%.c | $(B)/tests
 	$(CC) $(CFLAGS) $(BASE) -fPIC -shared $< -o $@
