@@ -6,7 +6,7 @@
 echo "requests (issue 4)"
 
 WRK_SECS=${WRK_SECS:-3}
-NRUNS=${NGINX_RUNS:-5}
+NRUNS=${NGINX_RUNS:-9}
 d=$(mktemp -d)
 pids=
 cleanup() {
@@ -47,6 +47,7 @@ http {
 EOF2
 	env "$@" nginx -p "$d/$name" -c "$d/$name/nginx.conf" -e "$d/$name/logs/error.log" &
 	pids="$pids $!"
+	eval "master_$name=$!"
 	for i in $(seq 50); do
 		curl -s -o /dev/null "http://127.0.0.1:$p/" && return 0
 		sleep 0.1
@@ -55,35 +56,61 @@ EOF2
 	return 1
 }
 
-# wrk_run PORT: "requests/s p99-in-microseconds"
+# cpu NAME: CPU time (user + system, clock ticks) used so far by NAME's worker.
+cpu() {
+	eval "m=\$master_$1"
+	w=$(pgrep -P "$m" | head -n 1)
+	awk '{ print $14 + $15 }' "/proc/$w/stat"
+}
+
+# wrk_run NAME PORT: "requests/s p99-in-microseconds worker-CPU-us-per-request"
 wrk_run() {
-	wrk -t1 -c64 -d"${WRK_SECS}s" --latency "http://127.0.0.1:$1/index.html" 2>/dev/null | awk '
+	c0=$(cpu "$1")
+	out=$(wrk -t1 -c64 -d"${WRK_SECS}s" --latency "http://127.0.0.1:$2/index.html" 2>/dev/null)
+	c1=$(cpu "$1")
+	echo "$out" | awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" '
 		/Requests\/sec/ { rps = $2 }
+		/requests in/ { n = $1 }
 		$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
 			m = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : 1;
 			p99 = v * m }
-		END { printf "%s %s\n", rps, p99 }'
+		END { printf "%s %s %.3f\n", rps, p99, (n > 0 ? c * 1e6 / hz / n : 0) }'
+}
+
+ratio_row() {
+	awk -v l="$1" -v a="$2" -v b="$3" 'BEGIN {
+		printf "  %-52s without %10.0f  with %10.0f  ratio %.3fx\n", l, a, b, (a > 0 ? b / a : 0) }'
 }
 
 if command -v nginx >/dev/null && command -v wrk >/dev/null; then
-	pa=$(port); pb=$(port)
-	nginx_up plain "$pa" && nginx_up shim "$pb" CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM"
-	# The shim's nginx really echoes.
+	pa=$(port); pb=$(port); pc=$(port)
+	nginx_up plain "$pa" &&
+	nginx_up shim "$pb" CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM" &&
+	nginx_up logged "$pc" CTXSHIM_HTTP_ECHO=1 "CTXSHIM_LOG=file:$d/logged/logs/access.log" LD_PRELOAD="$SHIM"
+	# The shim's nginx really echoes, and the third one decorates its log.
 	curl -si "http://127.0.0.1:$pb/" | grep -qi '^x-request-id' ||
 		echo "  (warning: no X-Request-ID from the shim's nginx)"
-	wrk_run "$pa" >/dev/null; wrk_run "$pb" >/dev/null    # warm up
+	curl -s -o /dev/null "http://127.0.0.1:$pc/"
+	sleep 0.2
+	grep -q '^\[request_id=' "$d/logged/logs/access.log" ||
+		echo "  (warning: the access log is not decorated)"
+	wrk_run plain "$pa" >/dev/null; wrk_run shim "$pb" >/dev/null; wrk_run logged "$pc" >/dev/null
 	for i in $(seq "$NRUNS"); do
-		wrk_run "$pa" >>"$d/a"
-		wrk_run "$pb" >>"$d/b"
+		wrk_run plain "$pa" >>"$d/a"
+		wrk_run shim "$pb" >>"$d/b"
+		wrk_run logged "$pc" >>"$d/c"
 	done
-	ra=$(cut -d' ' -f1 "$d/a" | median); rb=$(cut -d' ' -f1 "$d/b" | median)
-	la=$(cut -d' ' -f2 "$d/a" | median); lb=$(cut -d' ' -f2 "$d/b" | median)
-	awk -v a="$ra" -v b="$rb" -v n="$NRUNS" 'BEGIN {
-		printf "  %-52s without %10.0f  with %10.0f  ratio %.3fx\n",
-			"nginx+wrk -c64 keep-alive, echo on: requests/s", a, b, (a > 0 ? b / a : 0) }'
-	awk -v a="$la" -v b="$lb" 'BEGIN {
-		printf "  %-52s without %10.0f  with %10.0f  ratio %.3fx\n",
-			"nginx+wrk -c64 keep-alive, echo on: p99 latency us", a, b, (a > 0 ? b / a : 0) }'
+	ra=$(cut -d' ' -f1 "$d/a" | median); rb=$(cut -d' ' -f1 "$d/b" | median); rc=$(cut -d' ' -f1 "$d/c" | median)
+	la=$(cut -d' ' -f2 "$d/a" | median); lb=$(cut -d' ' -f2 "$d/b" | median); lc=$(cut -d' ' -f2 "$d/c" | median)
+	ca=$(cut -d' ' -f3 "$d/a" | median); cb=$(cut -d' ' -f3 "$d/b" | median); cc=$(cut -d' ' -f3 "$d/c" | median)
+	ratio_row "nginx+wrk -c64 keep-alive, echo on: requests/s" "$ra" "$rb"
+	ratio_row "nginx+wrk -c64 keep-alive, echo on: p99 latency us" "$la" "$lb"
+	awk -v l="  worker CPU per request, ns" -v a="$ca" -v b="$cb" 'BEGIN {
+		printf "  %-52s without %10.0f  with %10.0f  ratio %.3fx\n", l, a * 1000, b * 1000, (a > 0 ? b / a : 0) }'
+	ratio_row "  + access log decorated (file:): requests/s" "$ra" "$rc"
+	ratio_row "  + access log decorated (file:): p99 latency us" "$la" "$lc"
+	awk -v l="  + access log decorated: worker CPU per request, ns" -v a="$ca" -v b="$cc" 'BEGIN {
+		printf "  %-52s without %10.0f  with %10.0f  ratio %.3fx\n", l, a * 1000, b * 1000, (a > 0 ? b / a : 0) }'
 	row "(runs of ${WRK_SECS}s, alternating, medians of)" "$NRUNS" "each"
 else
 	row "nginx+wrk" "skipped:" "nginx or wrk missing"
