@@ -260,7 +260,7 @@ ask() {
 	timeout 20 $PY - "$1"
 }
 
-@test "one thread, many connections: each keeps its own conn_id and peer" {
+@test "one thread, many connections: each keeps its own conn_id and peer; threads it starts inherit it" {
 	port=$(free_port)
 	bg env CTXSHIM_CONN=1 LD_PRELOAD="$SHIM" timeout 60 "$T/net_ctx_loop" "$port"
 	wait_port "$port"
@@ -275,6 +275,9 @@ ask() {
 		    me = "%s:%d" % cs[i].getsockname()
 		    assert line[1] == "peer=" + me, (line, me)
 		    assert seen.setdefault(i, line[0]) == line[0], (i, line, seen)
+		    # A thread started while serving the connection inherits its context.
+		    cs[i].sendall(b"THREAD\n")
+		    assert cs[i].recv(1000).decode().split() == line, i
 		assert len(set(seen.values())) == 4 and "conn_id=-" not in seen.values(), seen
 		print("ok")
 	EOF
@@ -357,4 +360,20 @@ ask() {
 
 @test "a response head sent with splice stops the following: a body that looks like a head is untouched" {
 	CTXSHIM_HTTP_ECHO=1 shim "$T/net_splice"
+}
+
+@test "valgrind: a thread-per-connection server under the shim leaks nothing, touches nothing invalid" {
+	port=$(free_port)
+	bg env CTXSHIM_HTTP_ECHO=1 CTXSHIM_HTTP_PROPAGATE=1 LD_PRELOAD="$SHIM" timeout 60 \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
+		"$T/net_thread_server" "$port" 4 2>"$W/vg"
+	wait_port "$port"    # connection 1 of 4
+	run timeout 30 $PY "$CLIENTS" keepalive "$port" /v 3 10
+	assert_success
+	# The server exits after its fourth connection; valgrind's verdict is its status.
+	pid=${PIDS##* }
+	timeout 30 tail --pid="$pid" -f /dev/null
+	wait "$pid"
+	run cat "$W/vg"
+	assert_output ''
 }

@@ -5,6 +5,7 @@
  *
  * Per connection, by what the client sends:
  *   "WHO\n"        -> "conn_id=<> peer=<> request_id=<>\n"
+ *   "THREAD\n"     -> the same line, from a thread started (and joined) now
  *   HTTP requests  -> for each complete head (pipelining allowed): a head
  *                     "HTTP/1.1 200 OK" with a chunked body, written first;
  *                     then the body "request_id=<> path=<> conn_id=<>\n",
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,16 @@ static void put(int fd, const char *s, size_t n)
 	}
 }
 
+static void *who_thread(void *arg)
+{
+	char *out = arg, id[256], conn[64], peer[128];
+	get("conn_id", conn, sizeof conn);
+	get("peer", peer, sizeof peer);
+	get("request_id", id, sizeof id);
+	snprintf(out, 512, "conn_id=%s peer=%s request_id=%s\n", conn, peer, id);
+	return NULL;
+}
+
 static void serve(struct client *c)
 {
 	char id[256], conn[64], peer[128], path[2048], out[4096];
@@ -61,6 +73,16 @@ static void serve(struct client *c)
 			put(c->fd, out, (size_t)n);
 			memmove(c->buf, c->buf + 4, c->len - 4);
 			c->len -= 4;
+			continue;
+		}
+		if (c->len >= 7 && !memcmp(c->buf, "THREAD\n", 7)) {
+			pthread_t t;
+			char line[512] = "";
+			if (pthread_create(&t, NULL, who_thread, line) == 0)
+				pthread_join(t, NULL);
+			put(c->fd, line, strlen(line));
+			memmove(c->buf, c->buf + 7, c->len - 7);
+			c->len -= 7;
 			continue;
 		}
 		char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
