@@ -18,7 +18,7 @@ LIBFLAGS := $(BASE) -fPIC -fvisibility=hidden -ftls-model=initial-exec
 # linked into the unit tests.
 LIB_SRCS  := $(wildcard shim/*.c)
 LIB_OBJS  := $(LIB_SRCS:shim/%.c=$(B)/obj/%.o)
-PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c shim/http_parse.c $(wildcard shim/pure_*.c)
+PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c shim/http_parse.c shim/http_rx.c shim/http_tx.c $(wildcard shim/pure_*.c)
 HEADERS   := $(wildcard shim/*.h) shim/hooks.def include/ctxshim.h
 
 # Extra flags for test programs and benchmarks, by file-name prefix.

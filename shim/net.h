@@ -2,8 +2,8 @@
  * net.h: state shared by the sockets family's files.
  *
  *   net_conn.c  settings, the per-fd connection table, accept/connect,
- *               the read side (request parsing, the context that follows
- *               the connection), close.
+ *               the context that follows the connection, close.
+ *   net_read.c  the read side: request parsing, each request's context.
  *   net_http.c  the write side: following responses and outgoing requests,
  *               adding X-Request-ID / traceparent to their heads.
  *
@@ -123,6 +123,13 @@ static inline void net_prefetch(struct net_conn *c)
 		__builtin_prefetch((const char *)base + 64, 0);
 	}
 }
+static inline struct cmap_entry net_entry(const char *k, const char *v, size_t vlen)
+{
+	struct cmap_entry e = { .key = k, .val = v, .klen = (uint32_t)__builtin_strlen(k),
+				.vlen = (uint32_t)vlen };
+	return e;
+}
+
 /* The slot of FD, or NULL when FD was never a connection. */
 struct net_conn *net_slot(int fd);
 

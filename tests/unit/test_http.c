@@ -1,5 +1,5 @@
 /*
- * http_parse_test.c: the HTTP/1.x stream parsers, fed whole and split.
+ * test_http.c: the HTTP/1.x stream parsers, fed whole and split.
  */
 #include "http_parse.h"
 
@@ -351,9 +351,9 @@ int main(void)
 	test_tx_requests();
 	test_tokens();
 	if (failures) {
-		fprintf(stderr, "http_parse_test: %d failure(s)\n", failures);
+		fprintf(stderr, "test_http: %d failure(s)\n", failures);
 		return 1;
 	}
-	printf("http_parse_test: ok\n");
+	printf("test_http: ok\n");
 	return 0;
 }
