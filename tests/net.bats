@@ -377,3 +377,49 @@ ask() {
 	run cat "$W/vg"
 	assert_output ''
 }
+
+@test "ctxrun --echo and --conn switch the families on" {
+	port=$(free_port)
+	bg timeout 60 "$CTXRUN" --echo -- "$T/net_ctx_loop" "$port"
+	wait_port "$port"
+	run get -H 'X-Request-ID: via-ctxrun' "http://127.0.0.1:$port/x"
+	assert_line 'X-Request-ID: via-ctxrun'
+	assert_line --partial 'request_id=via-ctxrun path=/x'
+	port2=$(free_port)
+	bg timeout 60 "$CTXRUN" --conn -- "$T/net_ctx_loop" "$port2"
+	wait_port "$port2"
+	run ask "$port2" <<-'EOF2'
+		import socket, sys
+		s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+		s.sendall(b"GET /x HTTP/1.1\r\n\r\n")
+		print(s.recv(1000).decode())
+	EOF2
+	refute_output --partial 'X-Request-ID'
+	assert_output --regexp 'request_id=- path=- conn_id=[0-9a-f]{16}'
+}
+
+@test "share and chain modes: each request still runs under its own id" {
+	for m in share chain; do
+		port=$(free_port)
+		bg env CTXSHIM_MODE=$m CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM" timeout 60 "$T/net_ctx_loop" "$port"
+		wait_port "$port"
+		run ask "$port" <<-'EOF2'
+			import socket, sys
+			port = int(sys.argv[1])
+			a = socket.create_connection(("127.0.0.1", port))
+			b = socket.create_connection(("127.0.0.1", port))
+			def one(s, rid):
+			    s.sendall(b"GET /%s HTTP/1.1\r\nX-Request-ID: %s\r\n\r\n" % (rid, rid))
+			    data = b""
+			    while b"\r\n0\r\n\r\n" not in data:
+			        data += s.recv(65536)
+			    return data.decode()
+			for i in range(5):
+			    for s, n in ((a, b"a%d" % i), (b, b"b%d" % i)):
+			        r = one(s, n)
+			        assert ("request_id=%s path=/%s" % (n.decode(), n.decode())) in r, r
+			print("ok")
+		EOF2
+		assert_output ok
+	done
+}
