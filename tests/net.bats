@@ -392,7 +392,10 @@ ask() {
 		import socket, sys
 		s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 		s.sendall(b"GET /x HTTP/1.1\r\n\r\n")
-		print(s.recv(1000).decode())
+		data = b""
+		while b"\r\n0\r\n\r\n" not in data:
+		    data += s.recv(1000)
+		print(data.decode())
 	EOF2
 	refute_output --partial 'X-Request-ID'
 	assert_output --regexp 'request_id=- path=- conn_id=[0-9a-f]{16}'
