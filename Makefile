@@ -64,7 +64,7 @@ $(B)/tests/log_fortify: tests/progs/log_calls.c
 
 # Test libraries (tests/progs/lib*.c), e.g. one whose constructor runs first.
 $(B)/tests/lib%.so: tests/progs/lib%.c | $(B)/tests
-	$(CC) $(CFLAGS) $(BASE) -fPIC -shared $< -o $@
+	$(CC) $(CFLAGS) $(BASE) -Iinclude -fPIC -shared $< -o $@
 
 # Unit tests: the pure modules under AddressSanitizer and UBSan.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
