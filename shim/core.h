@@ -103,6 +103,16 @@ void ctx_release(ctxshim_ctx_t *h);
  * writes into H's own box; in copy mode re-capture after writing. */
 void ctx_switch(ctxshim_ctx_t *h);
 
+/* A new context of its own (a new reference; NULL when out of memory or
+ * over CMAP_MAX_ENTRIES): H's entries with the N entries of SET (distinct
+ * keys, checked by the caller; sorted by key, it costs no sort) on top.
+ * In chain mode a new layer over H,
+ * so H's later writes show through; otherwise a copy.  For contexts that
+ * belong to a connection or a request rather than a thread. */
+ctxshim_ctx_t *ctx_derive(ctxshim_ctx_t *h, const struct cmap_entry *set, size_t n);
+/* 1 when the calling thread's current context is H itself. */
+int ctx_is_current(ctxshim_ctx_t *h);
+
 /* Copy entry E's value into BUF like ctxshim_get; returns its length. */
 static inline ssize_t ctx_copy_out(const struct cmap_entry *e, char *buf, size_t size)
 {
