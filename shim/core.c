@@ -538,6 +538,24 @@ int ctx_peek(struct ctx_thread *t, struct cmap **out)
 	return r;
 }
 
+ctxshim_ctx_t *ctx_ref(ctxshim_ctx_t *h)
+{
+	if (!h)
+		return NULL;
+	if (ctx_cfg.mode == CTX_COPY)
+		cmap_ref(as_map(h));
+	else
+		box_ref((struct ctx_box *)h);
+	return h;
+}
+
+int ctx_view(ctxshim_ctx_t *h, struct cmap **out)
+{
+	if (ctx_cfg.mode == CTX_COPY)
+		return view_snapshot(h ? as_map(h) : NULL, NULL, out);
+	return view_snapshot(NULL, (struct ctx_box *)h, out);
+}
+
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Replaced layers stay allocated (see core.h) and listed, so that leak

@@ -73,6 +73,12 @@ extern int ctx_observed;
 /* The visible context of thread T (its ctx_self), global layer included, as
  * a new reference (NULL when empty).  T must be alive.  -1 on ENOMEM. */
 int ctx_peek(struct ctx_thread *t, struct cmap **out);
+/* Another reference on handle H (NULL stays NULL); release with
+ * ctx_release.  One atomic increment: fine under a spin lock. */
+ctxshim_ctx_t *ctx_ref(ctxshim_ctx_t *h);
+/* The visible entries of handle H (a connection's or a request's context),
+ * global layer included, as a new reference (NULL when empty); -1 ENOMEM. */
+int ctx_view(ctxshim_ctx_t *h, struct cmap **out);
 
 /* Hooks start with this: 1 when the shim should act on this call. */
 static inline int ctx_should_act(void)

@@ -86,6 +86,8 @@ struct ctl_ep {
 	char path[108];     /* sun_path */
 };
 
+/* Read where endpoints go (once, at start-up). */
+void ctl_ep_settings(void);
 /* Create the endpoint of this process (directory checked or made, socket
  * bound under a temporary name, chmod 0600, listening, renamed into place).
  * 0, or -1 with a reason in WHY. */
@@ -94,7 +96,7 @@ int ctl_ep_create(struct ctl_ep *ep, const char **why);
  * EP lives in (at most a few thousand entries). */
 void ctl_ep_sweep(const struct ctl_ep *ep);
 /* 1 while FD is still the socket EP made (the program may have closed or
- * reused the number); 1 while the path still names it. */
+ * reused the number); 1 unless the path is known to name it no more. */
 int ctl_ep_fd_ok(const struct ctl_ep *ep);
 int ctl_ep_path_ok(const struct ctl_ep *ep);
 /* At exit, by its owner only: unlink the path if it is still ours. */

@@ -47,12 +47,32 @@ static int dir_make(const char *dir)
 	return dir_ok(dir) ? 0 : -1;
 }
 
+/* The settings, copied at start-up: programs rewrite their environment
+ * (nginx empties it in its workers), and an endpoint made later, in a
+ * forked child or anew, must go to the same place. */
+static char dir_env[96], xdg_env[96];
+static int dir_set, xdg_set;
+
+void ctl_ep_settings(void)
+{
+	const char *d = ctx_getenv("CTXSHIM_CONTROL_DIR");
+	const char *x = ctx_getenv("XDG_RUNTIME_DIR");
+	if (d && *d) {
+		dir_set = 1;
+		if (strlen(d) < sizeof dir_env)
+			strcpy(dir_env, d);    /* else left empty: refused below */
+	}
+	if (x && x[0] == '/' && strlen(x) < sizeof xdg_env) {
+		xdg_set = 1;
+		strcpy(xdg_env, x);
+	}
+}
+
 /* The directory for this process's socket into OUT. */
 static int choose_dir(char *out, size_t cap, const char **why)
 {
-	const char *d = ctx_getenv("CTXSHIM_CONTROL_DIR");
-	if (d && *d) {
-		if (d[0] != '/' || (size_t)snprintf(out, cap, "%s", d) >= cap) {
+	if (dir_set) {
+		if (dir_env[0] != '/' || (size_t)snprintf(out, cap, "%s", dir_env) >= cap) {
 			*why = "CTXSHIM_CONTROL_DIR must be an absolute path of at most 80 bytes";
 			return -1;
 		}
@@ -62,10 +82,9 @@ static int choose_dir(char *out, size_t cap, const char **why)
 		}
 		return 0;
 	}
-	const char *x = ctx_getenv("XDG_RUNTIME_DIR");
 	struct stat st;
-	if (x && x[0] == '/' && lstat(x, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    st.st_uid == geteuid() && (size_t)snprintf(out, cap, "%s/ctxshim", x) < cap &&
+	if (xdg_set && lstat(xdg_env, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && (size_t)snprintf(out, cap, "%s/ctxshim", xdg_env) < cap &&
 	    dir_make(out) == 0)
 		return 0;
 	snprintf(out, cap, "/tmp/ctxshim-%u", (unsigned)geteuid());
@@ -149,7 +168,11 @@ int ctl_ep_fd_ok(const struct ctl_ep *ep)
 int ctl_ep_path_ok(const struct ctl_ep *ep)
 {
 	struct stat st;
-	return lstat(ep->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == ep->path_ino;
+	if (lstat(ep->path, &st) < 0)
+		/* A process that dropped privileges may no longer look into
+		 * the directory: only a name that is gone is known to be gone. */
+		return errno != ENOENT && errno != ENOTDIR;
+	return S_ISSOCK(st.st_mode) && st.st_ino == ep->path_ino;
 }
 
 void ctl_ep_unlink(const struct ctl_ep *ep)

@@ -232,17 +232,20 @@ static void accept_clients(void)
 /* ---- the endpoint ---------------------------------------------------------- */
 
 /* The endpoint is gone or no longer ours: make a new one.  OLD_OURS says
- * whether the old fd is still ours to close. */
+ * whether the old fd is still ours (closed once the new one is there; kept
+ * if none can be made, e.g. after the process dropped privileges). */
 static void endpoint_renew(int old_ours)
 {
 	struct ctl_ep fresh;
 	const char *why;
 	pthread_mutex_lock(&fd_lock);
-	if (old_ours && ep.fd >= 0)
-		REAL(close)(ep.fd);
-	ep.fd = -1;
-	if (ctl_ep_create(&fresh, &why) == 0)
+	if (ctl_ep_create(&fresh, &why) == 0) {
+		if (old_ours && ep.fd >= 0)
+			REAL(close)(ep.fd);
 		ep = fresh;
+	} else if (!old_ours) {
+		ep.fd = -1;
+	}
 	pthread_mutex_unlock(&fd_lock);
 }
 
@@ -404,6 +407,7 @@ void ctl_init(void)
 	/* Before any thread of ours exists: from now on a thread changing its
 	 * context holds its peek flag meanwhile. */
 	ctx_observed = 1;
+	ctl_ep_settings();
 	ctl_threads_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	start(1);

@@ -51,6 +51,7 @@ struct net_req {
 	uint8_t connect;        /* CONNECT: a 2xx response starts a tunnel */
 	uint8_t idlen;
 	char id[HTTP_ID_MAX + 1];
+	uint64_t t_ns;          /* when its head was read (net_now_ns) */
 };
 
 /* HTTP state, allocated when a connection first carries HTTP. */
@@ -76,7 +77,17 @@ struct net_conn {
 	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
 	struct net_http *h;
 	struct net_req *spare;  /* a request record kept for reuse */
+	uint64_t opened_ns;     /* in: when it was accepted (net_now_ns) */
 } __attribute__((aligned(64)));
+
+/* CLOCK_MONOTONIC_COARSE in ns: when connections and requests start, for
+ * their age in `ctxctl PID conns` (a few ns: a vDSO read, no system call). */
+uint64_t net_now_ns(void);
+
+/* For the control family: FN(fd, c, arg) for each inbound connection, with
+ * its slot locked: FN must be brief (take references, copy a few fields)
+ * and make no system call. */
+void net_each_inbound(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg);
 
 /* The slot lock: held for a few hundred instructions at most and never
  * across a system call, so a spin that yields is cheaper than a mutex.

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/un.h>
+#include <time.h>
 
 struct net_cfg net_cfg;
 
@@ -111,6 +112,29 @@ void net_init(void)
 }
 
 /* ---- the table ---------------------------------------------------------- */
+
+uint64_t net_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void net_each_inbound(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg)
+{
+	for (int i = 0; i < FDTAB_MAX / NET_CHUNK; i++) {
+		struct net_conn *ch = atomic_load_explicit(&chunks[i], memory_order_acquire);
+		for (int j = 0; ch && j < NET_CHUNK; j++) {
+			struct net_conn *c = &ch[j];
+			if (atomic_load_explicit(&c->kind, memory_order_relaxed) != NET_IN)
+				continue;
+			net_lock(c);
+			if (atomic_load_explicit(&c->kind, memory_order_relaxed) == NET_IN)
+				fn(i * NET_CHUNK + j, c, arg);
+			net_unlock(c);
+		}
+	}
+}
 
 struct net_conn *net_slot(int fd)
 {
@@ -271,9 +295,11 @@ static void open_inbound(int fd, const struct sockaddr_storage *ss)
 	ctx_release(parent);
 	if (!base)
 		return;
+	uint64_t now = net_now_ns();
 	net_lock(c);
 	slot_clear(c);   /* whatever an unseen close left behind */
 	c->base = base;
+	c->opened_ns = now;
 	atomic_fetch_add(&c->ver, 1);
 	atomic_store(&c->kind, NET_IN);
 	net_unlock(c);

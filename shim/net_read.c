@@ -131,6 +131,7 @@ static void on_request(struct net_conn *c, const struct http_req_fields *f)
 	r->connect = f->method_len == 7 && !memcmp(f->method, "CONNECT", 7);
 	r->idlen = (uint8_t)idlen;
 	memcpy(r->id, id, idlen + 1);
+	r->t_ns = net_now_ns();
 
 	struct net_http *h = c->h;
 	if (!c->tx_pass && h->ring_len == h->ring_cap && !ring_grow(h))

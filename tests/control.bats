@@ -523,10 +523,15 @@ each_worker_logged() {
 
 # ---- nginx ----------------------------------------------------------------------
 
-# nginx with a private prefix on a free port, master and one worker.
+# nginx with a private prefix on a free port, master and one worker (which
+# runs as nobody: $W/ng/www is readable by it).  Extra ctxrun options: the
+# arguments.
 start_nginx() {
 	local d=$W/ng
-	mkdir -p "$d/logs" "$d/tmp"
+	mkdir -p "$d/logs" "$d/tmp" "$d/www"
+	chmod 755 "$W" "$d" "$d/www"
+	head -c 20000000 /dev/zero >"$d/www/big.bin"
+	chmod 644 "$d/www/big.bin"
 	NGPORT=$(free_port)
 	cat >"$d/nginx.conf" <<-EOF
 		daemon off;
@@ -541,7 +546,11 @@ start_nginx() {
 		  fastcgi_temp_path $d/tmp;
 		  uwsgi_temp_path $d/tmp;
 		  scgi_temp_path $d/tmp;
-		  server { listen 127.0.0.1:$NGPORT; location / { return 200 "hi\\n"; } }
+		  server {
+		    listen 127.0.0.1:$NGPORT;
+		    root $d/www;
+		    location = / { return 200 "hi\\n"; }
+		  }
 		}
 	EOF
 	bg "$CTXRUN" --control "$@" -- nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log"
@@ -628,4 +637,81 @@ start_nginx() {
 	run "$CTXCTL" list
 	refute_output --partial "$victim"
 	assert_equal "$(cat "$W/got")" ""
+}
+
+# ---- conns -------------------------------------------------------------------
+
+# slow_get PORT PATH ID: a GET read at 100 kB/s (so it stays in flight),
+# with X-Request-ID ID; killed in teardown.
+slow_get() {
+	curl -s -m 60 --limit-rate 100k -H "X-Request-ID: $3" -o /dev/null \
+		"http://127.0.0.1:$1$2" &
+	PIDS="$PIDS $!"
+}
+
+conns_has() {
+	"$CTXCTL" --json "$1" conns | jq -e --arg id "$2" '.conns[].requests[] | select(.request_id == $id)' >/dev/null
+}
+
+@test "conns: python3 -m http.server under --http --control lists a slow request with its path and request_id" {
+	mkdir -p "$W/www"
+	head -c 20000000 /dev/zero >"$W/www/big.bin"
+	port=$(free_port)
+	bg "$CTXRUN" --http --control -- python3 -m http.server -b 127.0.0.1 -d "$W/www" "$port"
+	wait_port "$port"
+	slow_get "$port" /big.bin slow-req-1
+	until_ok 10 conns_has "$BG" slow-req-1
+	sleep 2.5     # past the listener's periodic check of its endpoint
+	run "$CTXCTL" "$BG" conns
+	assert_success
+	assert_line --index 0 --regexp '^CONN_ID +PEER +AGE +REQUEST_ID +REQ_AGE +METHOD +PATH$'
+	assert_line --regexp '^[0-9a-f]{16} +127\.0\.0\.1:[0-9]+ +[0-9.]+s +slow-req-1 +[2-9]\.[0-9]s +GET +/big\.bin$'
+	run "$CTXCTL" --json "$BG" conns
+	assert_equal "$(jq -r '.conns[] | select(.requests[0].request_id == "slow-req-1") | .requests[0].path' <<<"$output")" /big.bin
+	# The thread serving it works under the same request.
+	run "$CTXCTL" --json "$BG" threads
+	run jq -r '.threads[] | select(.context.request_id == "slow-req-1") | .context.request_path' <<<"$output"
+	assert_output /big.bin
+	# Once answered, it is no longer in flight.
+	curl -s -m 10 -H 'X-Request-ID: quick-1' -o /dev/null "http://127.0.0.1:$port/"
+	run "$CTXCTL" --json "$BG" conns
+	refute_output --partial quick-1
+}
+
+@test "conns: nginx's worker lists a slow request; the master, no connection" {
+	start_nginx --http
+	slow_get "$NGPORT" /big.bin ng-slow-1
+	until_ok 10 conns_has "$NGWORKER" ng-slow-1
+	# The worker has dropped to nobody and emptied its environment: its
+	# endpoint is still the one in our directory, past its periodic check.
+	sleep 2.5
+	run "$CTXCTL" "$NGWORKER" conns
+	assert_success
+	assert_line --regexp '^[0-9a-f]{16} +127\.0\.0\.1:[0-9]+ +[0-9.]+s +ng-slow-1 +[0-9.]+s +GET +/big\.bin$'
+	assert_equal "$(stat -c %U /proc/$NGWORKER)" nobody
+	run "$CTXCTL" "$NGMASTER" conns
+	assert_success
+	assert_output "no watched connection is open"
+}
+
+@test "conns: without --conn or --http the process says so" {
+	workers 1
+	run "$CTXCTL" "$BG" conns
+	assert_success
+	assert_output --partial "connections are not watched in process $BG"
+	run "$CTXCTL" --json "$BG" conns
+	assert_equal "$(jq -c '[.watching, .conns]' <<<"$output")" '[false,[]]'
+}
+
+@test "conns: with --conn only, connections are listed without requests" {
+	port=$(free_port)
+	bg "$CTXRUN" --conn --control -- python3 -m http.server -b 127.0.0.1 -d "$W" "$port"
+	wait_port "$port"
+	python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); time.sleep(30)' "$port" &
+	PIDS="$PIDS $!"
+	until_ok 10 sh -c "\"$CTXCTL\" --json $BG conns | jq -e '.conns | length >= 1' >/dev/null"
+	run "$CTXCTL" "$BG" conns
+	assert_line --regexp '^[0-9a-f]{16} +127\.0\.0\.1:[0-9]+ +[0-9.]+s +- +- +- +-$'
+	assert_line --partial "requests are not tracked"
 }
