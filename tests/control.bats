@@ -100,6 +100,25 @@ stale_socket() {
 	assert_output --partial "has no control endpoint"
 }
 
+@test "ctxctl: --help, bad usage exits 2 with a hint, a missing process or endpoint exits 1" {
+	run "$CTXCTL" --help
+	assert_success
+	assert_line --index 0 --partial "usage: ctxctl"
+	for args in "" "foo" "123" "123 bogus" "123 set a" "123 unset bad=key" "--bogus list" \
+		"list extra" "--timeout x list" "123 threads extra"; do
+		run "$CTXCTL" $args
+		assert_failure 2
+		assert_line --index 1 "Try 'ctxctl --help'."
+	done
+	run "$CTXCTL" "$(dead_pid)" get
+	assert_failure 1
+	assert_output --regexp '^ctxctl: no such process: [0-9]+$'
+	bg sleep 30
+	run "$CTXCTL" "$BG" threads
+	assert_failure 1
+	assert_output "ctxctl: process $BG has no control endpoint (start it with CTXSHIM_CONTROL=1 or ctxrun --control)"
+}
+
 # ---- threads, set, unset, children -------------------------------------------------
 
 @test "threads: every worker is listed with its own request_id, its parent and age" {
