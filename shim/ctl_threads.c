@@ -292,12 +292,10 @@ static void put_context(struct jbuf *b, const struct cmap *m)
 	jb_raw(b, "}", 1);
 }
 
-static int has_tid(const struct seen *s, unsigned n, pid_t tid)
+static int tid_cmp(const void *a, const void *b)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (s[i].tid == tid)
-			return 1;
-	return 0;
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
 }
 
 static void put_thread(struct jbuf *b, const struct seen *s, uint64_t now, int symbols)
@@ -337,17 +335,24 @@ static void put_thread(struct jbuf *b, const struct seen *s, uint64_t now, int s
  * a raw clone, or the shim's own listener), from /proc/self/task. */
 static void put_unknown(struct jbuf *b, const struct seen *s, unsigned n)
 {
-	DIR *d = opendir("/proc/self/task");
+	pid_t *known = malloc((n ? n : 1) * sizeof *known);
+	DIR *d = known ? opendir("/proc/self/task") : NULL;
 	struct dirent *e;
-	if (!d)
+	if (!d) {
+		free(known);
 		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		known[i] = s[i].tid;
+	qsort(known, n, sizeof *known, tid_cmp);
 	while ((e = readdir(d))) {
 		char *end;
 		long tid = strtol(e->d_name, &end, 10);
-		if (*end || tid <= 0 || has_tid(s, n, (pid_t)tid))
+		pid_t t = (pid_t)tid;
+		if (*end || tid <= 0 || bsearch(&t, known, n, sizeof *known, tid_cmp))
 			continue;
 		char name[32];
-		thread_name((pid_t)tid, name, sizeof name);
+		thread_name(t, name, sizeof name);
 		jb_comma(b);
 		jb_raw(b, "{", 1);
 		jb_key(b, "tid");
@@ -358,13 +363,14 @@ static void put_unknown(struct jbuf *b, const struct seen *s, unsigned n)
 		jb_lit(b, tid == getpid() ? "true" : "false");
 		jb_key(b, "known");
 		jb_lit(b, "false");
-		if (tid == ctl_tid()) {
+		if (t == ctl_tid()) {
 			jb_key(b, "role");
 			jb_lit(b, "\"ctxshim control\"");
 		}
 		jb_raw(b, "}", 1);
 	}
 	closedir(d);
+	free(known);
 }
 
 void ctl_threads_answer(struct jbuf *b, int symbols)
