@@ -210,6 +210,29 @@ each_worker_logged() {
 		'^\[request_id=req-@ tenant=acme incident=INC-42\] worker @ tick$'
 }
 
+@test "threads and set in chain and share modes" {
+	for m in chain share; do
+		bg env CTXSHIM_MODE=$m "$CTXRUN" --control -s tenant=acme -- "$T/ctl_workers" 3
+		until_ok 10 has_line "$W/out" ready
+		until_ok 5 has_sock "$BG"
+		"$CTXCTL" "$BG" set incident=INC-9 >/dev/null
+		run "$CTXCTL" --json "$BG" threads
+		assert_success
+		run jq -r '[.threads[] | select(.known) | "\(.context.tenant)/\(.context.incident)"] | unique | join(" ")' <<<"$output"
+		assert_output "acme/INC-9"
+		run "$CTXCTL" --json "$BG" threads
+		ids=$(jq -r '[.threads[] | select(.known and .main == false) | .context.request_id] | sort | unique | join(" ")' <<<"$output")
+		if [ $m = chain ]; then
+			assert_equal "$ids" "req-1 req-2 req-3"
+		else
+			# share: one map for all; the last worker's write is everyone's
+			[[ "$ids" =~ ^req-[123]$ ]]
+		fi
+		kill "$BG"
+		wait "$BG" || true
+	done
+}
+
 @test "a thread's own value wins over the process-wide one" {
 	workers 2
 	"$CTXCTL" "$BG" set request_id=global-id tenant=other >/dev/null
