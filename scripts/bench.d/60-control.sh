@@ -40,10 +40,13 @@ cmp "capture+release, 8 entries (ns)" "BAGGAGE=$BAG8" "BAGGAGE=$BAG8 $ON" -- "$B
 RUNS=$RUNS0
 cmp "pthread_create+join, empty ctx (ns)" "CTXSHIM_MODE=copy" "$ON" -- "$B" create
 # Batch means of thread creation swing by 10-30% here; the 10th percentile
-# of 20000 single create+joins moves by about 1%.
+# of 20000 single create+joins moves by about 1-2% from run to run: three
+# times the runs.
+RUNS=$((RUNS0 * 3))
 cmp "pthread_create+join, empty ctx, p10 (ns)" "CTXSHIM_MODE=copy" "$ON" -- "$C" createjoin 10
 row "  added per thread, p10 (ns)" "$(awk -v a="$CMP_A" -v b="$CMP_B" 'BEGIN{printf "%+.0f", b-a}')" ""
 cmp "pthread_create+join, 8-entry ctx, p10 (ns)" "BAGGAGE=$BAG8" "BAGGAGE=$BAG8 $ON" -- "$C" createjoin 10
+RUNS=$RUNS0
 LOGCTX="CTXSHIM_LOG=stderr BAGGAGE=request_id=7f9c2ba4e88f827d616045507605853e,user=alice"
 # log_bench is single-threaded: the listener thread makes glibc leave its
 # single-threaded fast paths for good (cancellable system calls, stdio and
