@@ -68,6 +68,8 @@ static struct ctl_ep ep = { .fd = -1 };
 static struct client clients[MAX_CLIENTS];
 static int nclients;
 static uint64_t last_check_ns;
+/* At exit: the listener is asked to stop, and says when it has. */
+static atomic_int running, stopping;
 
 static int on(const char *name)
 {
@@ -267,7 +269,7 @@ static void *listener(void *unused)
 	(void)unused;
 	ctx_self.in_hook = 1;      /* for good: every hook passes through */
 	prctl(PR_SET_NAME, "ctxshim-ctl");
-	for (;;) {
+	while (!atomic_load(&stopping)) {
 		struct pollfd pf[MAX_CLIENTS + 1];
 		struct client *who[MAX_CLIENTS + 1];
 		int n = 0, listen_at = -1;
@@ -320,6 +322,7 @@ static void *listener(void *unused)
 		}
 		endpoint_check(now);
 	}
+	atomic_store(&running, 0);
 	return NULL;
 }
 
@@ -347,10 +350,12 @@ static void start(int sweep)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	atomic_store(&running, 1);
 	int rc = REAL(pthread_create)(&th, &attr, listener, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
+		atomic_store(&running, 0);
 		ctx_warn("CTXSHIM_CONTROL: cannot start the control thread");
 		ctl_ep_unlink(&ep);
 		REAL(close)(ep.fd);
@@ -413,13 +418,24 @@ void ctl_init(void)
 	start(1);
 }
 
-/* Only the process that made the socket removes it, and only while the name
- * is still its socket. */
+/* At exit: only the process that made the socket removes it, and only
+ * while the name is still its socket.  Then the listener is stopped (it
+ * leaves nothing behind for leak checkers); the wait for it is bounded, so
+ * an exit from a signal handler that interrupted a lock holder cannot
+ * hang on it. */
 __attribute__((destructor)) static void ctl_fini(void)
 {
 	if (!ctl_on)
 		return;
-	pthread_mutex_lock(&fd_lock);
+	int locked = pthread_mutex_trylock(&fd_lock) == 0;
 	ctl_ep_unlink(&ep);
-	pthread_mutex_unlock(&fd_lock);
+	atomic_store(&stopping, 1);
+	if (ep.fd >= 0 && ctl_ep_fd_ok(&ep))
+		shutdown(ep.fd, SHUT_RDWR);    /* wakes its poll() */
+	if (locked)
+		pthread_mutex_unlock(&fd_lock);
+	for (int i = 0; i < 100 && atomic_load(&running); i++) {
+		struct timespec pause = { 0, 500000 };
+		nanosleep(&pause, NULL);
+	}
 }

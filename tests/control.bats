@@ -757,3 +757,23 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); time.sleep(30)' "
 	assert_line --regexp '^[0-9a-f]{16} +127\.0\.0\.1:[0-9]+ +[0-9.]+s +- +- +- +-$'
 	assert_line --partial "requests are not tracked"
 }
+
+@test "valgrind: control on, threads coming and going, a client reading: nothing lost or invalid" {
+	bg env CTXSHIM_CONTROL=1 LD_PRELOAD="$SHIM" valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite,possible --error-exitcode=9 "$T/ctl_churn" 2
+	until_ok 60 has_line "$W/out" started
+	p=$(pgrep -f "ctl_churn 2" | head -n1)
+	until_ok 30 has_sock "$p"
+	"$CTXCTL" --timeout 30 "$p" threads >/dev/null
+	"$CTXCTL" --timeout 30 "$p" set incident=vg >/dev/null
+	until_ok 60 has_line "$W/out" idle
+	"$CTXCTL" --timeout 30 --json "$p" threads | jq -e .ok >/dev/null
+	kill -TERM "$p"
+	rc=0
+	wait "$BG" || rc=$?
+	cat "$W/err"
+	assert_equal "$rc" 0
+	assert_equal "$(grep -c '==[0-9]*==' "$W/err")" 0
+	run has_sock "$p"
+	assert_failure
+}
