@@ -68,8 +68,10 @@ static struct ctl_ep ep = { .fd = -1 };
 static struct client clients[MAX_CLIENTS];
 static int nclients;
 static uint64_t last_check_ns;
-/* At exit: the listener is asked to stop, and says when it has. */
-static atomic_int running, stopping;
+/* At exit: the listener is asked to stop, and joined (briefly). */
+static atomic_int stopping;
+static pthread_t listener_th;
+static int listener_up;
 
 static int on(const char *name)
 {
@@ -322,7 +324,6 @@ static void *listener(void *unused)
 		}
 		endpoint_check(now);
 	}
-	atomic_store(&running, 0);
 	return NULL;
 }
 
@@ -338,6 +339,7 @@ static void start(int sweep)
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 	nclients = 0;
+	listener_up = 0;    /* in a forked child: the parent's is not here */
 	if (ctl_ep_create(&ep, &why) < 0) {
 		ctx_warn("CTXSHIM_CONTROL: no control endpoint: %s", why);
 		return;
@@ -347,15 +349,14 @@ static void start(int sweep)
 	last_check_ns = ctl_now_ns();
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	atomic_store(&running, 1);
 	int rc = REAL(pthread_create)(&th, &attr, listener, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	listener_th = th;
+	listener_up = rc == 0;
 	if (rc != 0) {
-		atomic_store(&running, 0);
 		ctx_warn("CTXSHIM_CONTROL: cannot start the control thread");
 		ctl_ep_unlink(&ep);
 		REAL(close)(ep.fd);
@@ -420,9 +421,9 @@ void ctl_init(void)
 
 /* At exit: only the process that made the socket removes it, and only
  * while the name is still its socket.  Then the listener is stopped (it
- * leaves nothing behind for leak checkers); the wait for it is bounded, so
- * an exit from a signal handler that interrupted a lock holder cannot
- * hang on it. */
+ * leaves nothing behind for leak checkers); the wait for it is bounded
+ * (50 ms), so an exit from a signal handler that interrupted a lock holder
+ * cannot hang on it. */
 __attribute__((destructor)) static void ctl_fini(void)
 {
 	if (!ctl_on)
@@ -434,8 +435,15 @@ __attribute__((destructor)) static void ctl_fini(void)
 		shutdown(ep.fd, SHUT_RDWR);    /* wakes its poll() */
 	if (locked)
 		pthread_mutex_unlock(&fd_lock);
-	for (int i = 0; i < 100 && atomic_load(&running); i++) {
-		struct timespec pause = { 0, 500000 };
-		nanosleep(&pause, NULL);
+	if (listener_up) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(listener_th, NULL, &until) == 0)
+			listener_up = 0;
 	}
 }

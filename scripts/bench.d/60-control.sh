@@ -64,6 +64,10 @@ PRE=
 # is still reachable); a child that execs or exits at once pays for them too.
 cmp "fork + _exit + waitpid (ns)" "CTXSHIM_MODE=copy" "$ON" -- "$C" fork
 row "  added per fork (us)" "$(awk -v a="$CMP_A" -v b="$CMP_B" 'BEGIN{printf "%+.0f", (b-a)/1000}')" ""
+# Every process with control on makes its endpoint and listener at start
+# and stops them at exit: what that adds to a short-lived program.
+cmp "process start+exit: true, via posix_spawn (ms)" "CTXSHIM_MODE=copy" "$ON" -- "$B" spawn /bin/true
+row "  added per process (ms)" "$(awk -v a="$CMP_A" -v b="$CMP_B" 'BEGIN{printf "%+.3f", b-a}')" ""
 echo "  spawn sites (CTXSHIM_TRACE_SPAWN=1 vs control on alone), one pthread_create:"
 T1="$ON CTXSHIM_TRACE_SPAWN=1"
 cmp "  pthread_create, a thread's 100th+ (ns)" "$ON" "$T1" -- "$C" create
