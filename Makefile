@@ -13,12 +13,15 @@ WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
 BASE    := -std=gnu11 -D_GNU_SOURCE -pthread $(WARN)
 LIBFLAGS := $(BASE) -fPIC -fvisibility=hidden -ftls-model=initial-exec
+# The event-loop hooks need these libraries' headers, never their .so files:
+# a program that uses none of them must not load them.
+LIBFLAGS += $(shell pkg-config --cflags libuv libevent glib-2.0 2>/dev/null)
 
 # The library: every shim/*.c.  Pure parts (no hooks, no globals) are also
 # linked into the unit tests.
 LIB_SRCS  := $(wildcard shim/*.c)
 LIB_OBJS  := $(LIB_SRCS:shim/%.c=$(B)/obj/%.o)
-PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c $(wildcard shim/pure_*.c)
+PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c shim/ptrtab.c $(wildcard shim/pure_*.c)
 HEADERS   := $(wildcard shim/*.h) shim/hooks.def include/ctxshim.h
 
 # Extra flags for test programs and benchmarks, by file-name prefix.

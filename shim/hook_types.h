@@ -8,4 +8,9 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+/* Event loops (issue 5): headers only; the shim never links these libraries
+ * (their functions are found at run time, in the process, when present). */
+#include <ucontext.h>
+#include <uv.h>
 #endif

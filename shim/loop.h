@@ -1,0 +1,74 @@
+/*
+ * loop.h: what the event-loop hooks share (hook_uv.c, hook_event.c,
+ * hook_glib.c, hook_glib_pool.c, hook_ucontext.c).
+ *
+ * The rule they implement, after asyncio's: a callback runs in the context
+ * that was current when it was registered, and the loop's own context is back
+ * when it returns.  Registration takes a reference (ctx_capture, O(1)); a run
+ * is ctx_attach / program callback / ctx_detach; the reference is released
+ * once, when the registration ends.
+ */
+#ifndef CTX_LOOP_H
+#define CTX_LOOP_H
+
+#include "core.h"
+#include "ptrtab.h"
+
+#include <errno.h>
+
+enum loop_lib { LOOP_UV = 1, LOOP_EVENT = 2 };
+
+/* 1 when the code at ADDR (a hook's return address) lies in library LIB
+ * itself.  A library's calls to its own public functions go through the PLT
+ * and so reach our hooks (libevent's event_new calls event_assign, libuv's
+ * uv_timer_again calls uv_timer_start); those are its own business and pass
+ * straight through.  Cached: a few compares once warm. */
+int loop_internal(enum loop_lib lib, const void *addr);
+
+/* Find NAME in the first loaded library of LIBS (a NULL-ended list of
+ * sonames, looked up with RTLD_NOLOAD), else the next definition after ours.
+ * NULL when none is loaded.  For the first call of each hook only. */
+void *loop_sym(const char *const *libs, const char *name);
+
+/* Resolve real_NAME from LIBS once (see loop_sym). */
+#define LOOP_REAL(name, libs) \
+	(likely(real_##name != NULL) ? real_##name : \
+	 (real_##name = (__typeof__(real_##name))loop_sym(libs, #name)))
+
+/* Hold TABLE's locks across fork(), so the child never inherits one held by
+ * a thread that does not exist there. */
+void loop_watch_fork(struct ptrtab *table);
+
+/* The caller's address, for loop_internal. */
+#define LOOP_CALLER() __builtin_return_address(0)
+
+/* A callback runs inside these: the context of its registration attached,
+ * the loop's own restored after.  H may be NULL (run as is). */
+static inline ctxshim_ctx_t *loop_enter(ctxshim_ctx_t *h, int *entered)
+{
+	/* errno is the library's message to the callback (evhttp restores it
+	 * for the user's callback on purpose): keep it across the switch. */
+	int saved = errno;
+	ctxshim_ctx_t *token = h ? ctx_attach(h) : NULL;
+	*entered = h != NULL;
+	errno = saved;
+	return token;
+}
+
+static inline void loop_leave(ctxshim_ctx_t *token, int entered)
+{
+	int saved = errno;
+	if (entered)
+		ctx_detach(token);
+	errno = saved;
+}
+
+/* Replace *SLOT with H and release what was there. */
+static inline void loop_swap(ctxshim_ctx_t **slot, ctxshim_ctx_t *h)
+{
+	ctxshim_ctx_t *old = *slot;
+	*slot = h;
+	ctx_release(old);
+}
+
+#endif
