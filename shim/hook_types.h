@@ -13,4 +13,7 @@
  * (their functions are found at run time, in the process, when present). */
 #include <ucontext.h>
 #include <uv.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
 #endif
