@@ -16,4 +16,5 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <glib.h>
 #endif
