@@ -30,7 +30,8 @@ PROG_LIBS = $(if $(filter uv_%,$(1)),$(call pc,libuv),) \
             $(if $(filter ev_%,$(1)),$(call pc,libevent libevent_pthreads),) \
             $(if $(filter glib_%,$(1)),$(call pc,glib-2.0 gio-2.0),)
 
-PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c))
+PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c)) \
+           $(patsubst tests/plugins/%.c,$(B)/tests/%.so,$(wildcard tests/plugins/*.c))
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
@@ -58,8 +59,12 @@ $(B)/ctxrun-helper: shim/cli/ctxrun_helper.c include/ctxshim.h | $(B)
 	$(CC) $(CFLAGS) $(BASE) $< -o $@
 
 # Test programs know nothing of the shim (or only its header).
-$(B)/tests/%: tests/progs/%.c include/ctxshim.h | $(B)/tests
+$(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) include/ctxshim.h | $(B)/tests
 	$(CC) $(CFLAGS) $(BASE) -Iinclude $< -o $@ $(call PROG_LIBS,$*)
+
+# Plugins a test program loads with dlopen (same prefixes as above).
+$(B)/tests/%.so: tests/plugins/%.c include/ctxshim.h | $(B)/tests
+	$(CC) $(CFLAGS) $(BASE) -fPIC -shared -Iinclude $< -o $@ $(call PROG_LIBS,$*)
 
 # Unit tests: the pure modules under AddressSanitizer and UBSan.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
