@@ -128,6 +128,13 @@ ctxshim_ctx_t *ctx_capture(void)
 	return (ctxshim_ctx_t *)box_ref(self_box());
 }
 
+int ctx_is_current(const ctxshim_ctx_t *h)
+{
+	if (ctx_cfg.mode == CTX_COPY)
+		return h == (ctx_self.map ? (const ctxshim_ctx_t *)ctx_self.map : EMPTY_HANDLE);
+	return h && h == (const ctxshim_ctx_t *)ctx_self.box;
+}
+
 /* What a thread holds when it runs under handle H. */
 static void install(ctxshim_ctx_t *h)
 {

@@ -71,6 +71,9 @@ static inline int ctx_is_empty(void)
 
 /* What a child inherits now (never NULL unless out of memory). */
 ctxshim_ctx_t *ctx_capture(void);
+/* 1 when ctx_capture() would now return H (no reference taken): lets a
+ * re-registration from the same context skip its capture. */
+int ctx_is_current(const ctxshim_ctx_t *h);
 /* Install H as a new thread's first context; consumes H. */
 void ctx_adopt(ctxshim_ctx_t *h);
 /* Switch to H for a while (H not consumed); returns the token for detach. */

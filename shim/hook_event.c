@@ -421,22 +421,71 @@ static void once_unlink(struct oncew *o)
 	busy_unlock(&pending_busy);
 }
 
+/* Records are recycled per thread: a 0-timeout once is the idiom for "run
+ * this soon", as frequent as the loop turns.  A thread's spares are freed
+ * when it exits. */
+#define SPARES 32
+static __thread struct oncew *spares CTX_TLS;
+static __thread int nspares CTX_TLS;
+static pthread_key_t spares_key;
+static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
+
+static void spares_free(void *unused)
+{
+	(void)unused;
+	while (spares) {
+		struct oncew *next = spares->next;
+		free(spares);
+		spares = next;
+	}
+	nspares = 0;
+}
+
+static void spares_init(void)
+{
+	pthread_key_create(&spares_key, spares_free);
+}
+
+static void once_free(struct oncew *o)
+{
+	if (nspares >= SPARES) {
+		free(o);
+		return;
+	}
+	if (!spares) {
+		pthread_once(&spares_once, spares_init);
+		pthread_setspecific(spares_key, (void *)1);
+	}
+	o->next = spares;
+	spares = o;
+	nspares++;
+}
+
 static void once_run(evutil_socket_t fd, short what, void *p)
 {
 	struct oncew *o = p;
+	event_callback_fn cb = o->cb;
+	void *arg = o->arg;
+	ctxshim_ctx_t *h = o->ctx;
 	int e;
 	once_unlink(o);
-	ctxshim_ctx_t *t = loop_enter(o->ctx, &e);
-	o->cb(fd, what, o->arg);
+	once_free(o);
+	ctxshim_ctx_t *t = loop_enter(h, &e);
+	cb(fd, what, arg);
 	loop_leave(t, e);
-	ctx_release(o->ctx);
-	free(o);
+	ctx_release(h);
 }
 
 static struct oncew *once_new(struct event_base *base, event_callback_fn cb, void *arg)
 {
 	int saved = errno;
-	struct oncew *o = malloc(sizeof *o);
+	struct oncew *o = spares;
+	if (o) {
+		spares = o->next;
+		nspares--;
+	} else {
+		o = malloc(sizeof *o);
+	}
 	if (o) {
 		o->base = base;
 		o->cb = cb;
@@ -458,7 +507,7 @@ static void once_drop(struct oncew *o)
 	int saved = errno;
 	once_unlink(o);
 	ctx_release(o->ctx);
-	free(o);
+	once_free(o);
 	errno = saved;
 }
 

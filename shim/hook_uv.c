@@ -82,40 +82,100 @@ static struct uvn *find_or_make(struct ptrtab_shard *s, const void *key)
 	return n;
 }
 
+/* The last handle this thread started or ran, and its record.  libuv's
+ * handles are used by their loop's thread only (uv_async_send aside, which
+ * does not come here), so this pair is used without the table's lock.  A
+ * record goes only in close_run, which bumps closes: a pair cached before
+ * any close since is still good, wherever the loop has been run meanwhile.
+ * A timer started and fired each loop iteration skips both lookups. */
+static atomic_uint closes;
+static __thread const void *last_key CTX_TLS;
+static __thread struct uvn *last_node CTX_TLS;
+static __thread unsigned last_gen CTX_TLS;
+
+static inline struct uvn *cached(const void *h)
+{
+	if (last_key == h && last_gen == atomic_load_explicit(&closes, memory_order_acquire))
+		return last_node;
+	return NULL;
+}
+
+static inline void cache(const void *h, struct uvn *n, unsigned gen)
+{
+	last_key = h;
+	last_node = n;
+	last_gen = gen;
+}
+
+static void forget(void)
+{
+	atomic_fetch_add_explicit(&closes, 1, memory_order_acq_rel);
+	last_key = NULL;
+}
+
 /* A start on handle H: remember the program's callbacks and the context.
  * 0 when out of memory (the caller then hands libuv the program's own). */
 int uvn_bind(const void *h, enum uvn_slot slot, uvn_fn cb, uvn_fn alloc)
 {
-	int saved = errno;
-	uvn_watch_fork();
-	ctxshim_ctx_t *c = ctx_capture(), *old = NULL;
-	struct ptrtab_shard *s = uvn_lock(h);
-	struct uvn *n = find_or_make(s, h);
-	if (n) {
-		if (slot == UVN_CONN)
-			n->conn = cb;
-		else
-			n->cb = cb;
-		if (alloc)
-			n->alloc = alloc;
-		old = n->ctx;
-		n->ctx = c;
-		c = NULL;
+	ctxshim_ctx_t *old = NULL;
+	struct uvn *n = cached(h);
+	if (!n) {
+		int saved = errno;
+		uvn_watch_fork();
+		unsigned gen = atomic_load_explicit(&closes, memory_order_acquire);
+		struct ptrtab_shard *s = uvn_lock(h);
+		n = find_or_make(s, h);
+		uvn_unlock(s);
+		errno = saved;
+		if (!n)
+			return 0;
+		cache(h, n, gen);
 	}
-	uvn_unlock(s);
-	ctx_release(old);
-	ctx_release(c);
-	errno = saved;
-	return n != NULL;
+	if (slot == UVN_CONN)
+		n->conn = cb;
+	else
+		n->cb = cb;
+	if (alloc)
+		n->alloc = alloc;
+	/* A restart from the same context (a timer re-armed from its own
+	 * callback) keeps the reference it has. */
+	if (!ctx_is_current(n->ctx)) {
+		int saved = errno;
+		old = n->ctx;
+		n->ctx = ctx_capture();
+		ctx_release(old);
+		errno = saved;
+	}
+	return 1;
 }
 
 /* A trampoline's first step: the program's function in SLOT, with the
  * handle's context attached.  0 when the handle is unknown. */
 int uvn_begin(const void *h, enum uvn_slot slot, struct uvn_run *r)
 {
-	struct ptrtab_shard *s = uvn_lock(h);
-	struct uvn *n = (struct uvn *)ptrtab_find_locked(s, h);
-	r->fn = !n ? NULL : slot == UVN_CONN ? n->conn : slot == UVN_ALLOC ? n->alloc : n->cb;
+	struct uvn *n = cached(h);
+	if (!n) {
+		unsigned gen = atomic_load_explicit(&closes, memory_order_acquire);
+		struct ptrtab_shard *s = uvn_lock(h);
+		n = (struct uvn *)ptrtab_find_locked(s, h);
+		uvn_unlock(s);
+		if (!n)
+			return 0;
+		cache(h, n, gen);
+	}
+	r->fn = slot == UVN_CONN ? n->conn : slot == UVN_ALLOC ? n->alloc : n->cb;
+	if (r->fn)
+		r->token = loop_enter(n->ctx, &r->entered);
+	return r->fn != NULL;
+}
+
+/* The same for a request run on another thread (uv_queue_work's work_cb):
+ * under the lock, never cached. */
+int uvn_begin_req(const void *req, struct uvn_run *r)
+{
+	struct ptrtab_shard *s = uvn_lock(req);
+	struct uvn *n = (struct uvn *)ptrtab_find_locked(s, req);
+	r->fn = n ? n->cb : NULL;
 	if (r->fn)
 		r->token = loop_enter(n->ctx, &r->entered);
 	uvn_unlock(s);
@@ -195,6 +255,7 @@ static void close_run(uv_handle_t *h)
 	uvn_unlock(s);
 	if (!n)
 		return;
+	forget();
 	if (n->close_cb) {
 		struct uvn_run r = { .fn = (uvn_fn)n->close_cb };
 		r.token = loop_enter(n->close_ctx, &r.entered);
@@ -298,8 +359,12 @@ CTX_EXPORT int uv_async_init(uv_loop_t *loop, uv_async_t *h, uv_async_cb cb)
 	    !uvn_bind(h, UVN_MAIN, (uvn_fn)cb, NULL))
 		return real(loop, h, cb);
 	int rc = real(loop, h, async_run);
-	if (rc < 0)
-		uvn_free((struct uvn *)ptrtab_take(&uvn_tab, h));
+	if (rc < 0) {
+		struct uvn *n = (struct uvn *)ptrtab_take(&uvn_tab, h);
+		if (n)
+			forget();
+		uvn_free(n);
+	}
 	return rc;
 }
 

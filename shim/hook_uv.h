@@ -46,6 +46,7 @@ struct uvn_run {
 };
 
 int uvn_begin(const void *h, enum uvn_slot slot, struct uvn_run *r);
+int uvn_begin_req(const void *req, struct uvn_run *r);
 
 static inline void uvn_end(struct uvn_run *r)
 {

@@ -89,7 +89,7 @@ static void random_run(uv_random_t *r, int st, void *buf, size_t len)
 static void work_run(uv_work_t *r)
 {
 	struct uvn_run run;
-	if (uvn_begin(r, UVN_MAIN, &run)) {
+	if (uvn_begin_req(r, &run)) {
 		((uv_work_cb)run.fn)(r);
 		uvn_end(&run);
 	}

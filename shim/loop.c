@@ -16,13 +16,9 @@
 /* Executable ranges seen so far, each with the library it belongs to (0 for
  * any other object).  Appended under range_lock, read without it: an entry is
  * complete before the count that covers it is published. */
-struct range {
-	uintptr_t lo, hi;
-	int lib;
-};
-
 #define MAX_RANGES 64
-static struct range ranges[MAX_RANGES];
+static struct loop_range ranges[MAX_RANGES];
+__thread struct loop_range loop_last CTX_TLS;
 static atomic_int nranges;
 static pthread_mutex_t range_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -39,7 +35,7 @@ static int classify(const char *path)
 
 struct search {
 	uintptr_t addr;
-	struct range found;
+	struct loop_range found;
 	int ok;
 };
 
@@ -86,16 +82,18 @@ static int slow_lookup(uintptr_t a)
 		atomic_store_explicit(&nranges, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&range_lock);
+	loop_last = s.found;
 	return s.found.lib;
 }
 
-int loop_internal(enum loop_lib lib, const void *addr)
+int loop_internal_slow(enum loop_lib lib, uintptr_t a)
 {
-	uintptr_t a = (uintptr_t)addr;
 	int n = atomic_load_explicit(&nranges, memory_order_acquire);
 	for (int i = 0; i < n; i++)
-		if (a - ranges[i].lo < ranges[i].hi - ranges[i].lo)
+		if (a - ranges[i].lo < ranges[i].hi - ranges[i].lo) {
+			loop_last = ranges[i];
 			return ranges[i].lib == (int)lib;
+		}
 	return slow_lookup(a) == (int)lib;
 }
 

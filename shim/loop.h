@@ -15,6 +15,7 @@
 #include "ptrtab.h"
 
 #include <errno.h>
+#include <stdint.h>
 
 enum loop_lib { LOOP_UV = 1, LOOP_EVENT = 2 };
 
@@ -23,7 +24,21 @@ enum loop_lib { LOOP_UV = 1, LOOP_EVENT = 2 };
  * and so reach our hooks (libevent's event_new calls event_assign, libuv's
  * uv_timer_again calls uv_timer_start); those are its own business and pass
  * straight through.  Cached: a few compares once warm. */
-int loop_internal(enum loop_lib lib, const void *addr);
+struct loop_range {
+	uintptr_t lo, hi;
+	int lib;
+};
+extern __thread struct loop_range loop_last CTX_TLS;
+int loop_internal_slow(enum loop_lib lib, uintptr_t addr);
+
+static inline int loop_internal(enum loop_lib lib, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	/* The caller of the previous hook on this thread, most of the time. */
+	if (a - loop_last.lo < loop_last.hi - loop_last.lo)
+		return loop_last.lib == (int)lib;
+	return loop_internal_slow(lib, a);
+}
 
 /* Find NAME in the first loaded library of LIBS (a NULL-ended list of
  * sonames, looked up with RTLD_NOLOAD), else the next definition after ours.
@@ -46,21 +61,25 @@ void loop_watch_fork(struct ptrtab *table);
  * the loop's own restored after.  H may be NULL (run as is). */
 static inline ctxshim_ctx_t *loop_enter(ctxshim_ctx_t *h, int *entered)
 {
-	/* errno is the library's message to the callback (evhttp restores it
-	 * for the user's callback on purpose): keep it across the switch. */
-	int saved = errno;
-	ctxshim_ctx_t *token = h ? ctx_attach(h) : NULL;
 	*entered = h != NULL;
+	if (!h)
+		return NULL;
+	/* errno is the library's message to the callback (evhttp restores it
+	 * for the user's callback on purpose).  Copy mode touches nothing that
+	 * sets it; the other modes may allocate a layer. */
+	if (likely(ctx_cfg.mode == CTX_COPY))
+		return ctx_attach(h);
+	int saved = errno;
+	ctxshim_ctx_t *token = ctx_attach(h);
 	errno = saved;
 	return token;
 }
 
 static inline void loop_leave(ctxshim_ctx_t *token, int entered)
 {
-	int saved = errno;
+	/* ctx_detach only frees (glibc's free keeps errno). */
 	if (entered)
 		ctx_detach(token);
-	errno = saved;
 }
 
 /* Replace *SLOT with H and release what was there. */
