@@ -30,8 +30,8 @@ PROG_LIBS = $(if $(filter uv_%,$(1)),$(call pc,libuv),) \
             $(if $(filter ev_%,$(1)),$(call pc,libevent libevent_pthreads),) \
             $(if $(filter glib_%,$(1)),$(call pc,glib-2.0 gio-2.0),)
 
-PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c)) \
-           $(patsubst tests/plugins/%.c,$(B)/tests/%.so,$(wildcard tests/plugins/*.c))
+PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%.c,$(wildcard tests/progs/*.c))) \
+           $(patsubst tests/progs/%.c,$(B)/tests/%.so,$(wildcard tests/progs/lib*.c))
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
@@ -62,8 +62,9 @@ $(B)/ctxrun-helper: shim/cli/ctxrun_helper.c include/ctxshim.h | $(B)
 $(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) include/ctxshim.h | $(B)/tests
 	$(CC) $(CFLAGS) $(BASE) -Iinclude $< -o $@ $(call PROG_LIBS,$*)
 
-# Plugins a test program loads with dlopen (same prefixes as above).
-$(B)/tests/%.so: tests/plugins/%.c include/ctxshim.h | $(B)/tests
+# Test libraries (tests/progs/lib*.c), e.g. one whose constructor runs first,
+# or a plugin loaded with dlopen (libev_plugin: linked like ev_* programs).
+$(B)/tests/lib%.so: tests/progs/lib%.c include/ctxshim.h | $(B)/tests
 	$(CC) $(CFLAGS) $(BASE) -fPIC -shared -Iinclude $< -o $@ $(call PROG_LIBS,$*)
 
 # Unit tests: the pure modules under AddressSanitizer and UBSan.
@@ -97,7 +98,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) bats
 	$(MAKE) check-tsan
-	scripts/fuzz-short
+	[ ! -x scripts/fuzz-short ] || scripts/fuzz-short
 
 bench: all progs
 	scripts/bench

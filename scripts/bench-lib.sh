@@ -1,8 +1,7 @@
 # bench-lib.sh: shared by scripts/bench.d/*.sh.  Benchmarks report medians
 # and ratios measured side by side in one run; this machine is shared and
 # noisy, so no single absolute time means much.
-# Sourced by scripts/bench.d/NAME.sh: the tree is two levels up.
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)   # $0 is scripts/bench.d/NN-*.sh
 SHIM=$ROOT/build/libctxshim.so
 BENCH=$ROOT/build/bench
 CTXRUN=$ROOT/scripts/ctxrun

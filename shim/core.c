@@ -33,6 +33,33 @@ __thread struct ctx_thread ctx_self CTX_TLS;
 
 static pthread_key_t exit_key;
 
+int ctx_observed;
+
+static void peek_lock(struct ctx_thread *t)
+{
+	while (atomic_flag_test_and_set_explicit(&t->peek, memory_order_acquire))
+		;
+}
+
+static void peek_unlock(struct ctx_thread *t)
+{
+	atomic_flag_clear_explicit(&t->peek, memory_order_release);
+}
+
+/* Around every change of the calling thread's map or box pointer. */
+static inline void self_lock(void)
+{
+	if (unlikely(ctx_observed))
+		peek_lock(&ctx_self);
+}
+
+static inline void self_unlock(void)
+{
+	if (unlikely(ctx_observed))
+		peek_unlock(&ctx_self);
+}
+
+
 /* capture() must not return NULL for an empty copy-mode context: this
  * immortal stand-in is never freed and never stored in a thread. */
 static struct cmap empty_map = { .refs = 1u << 30, .n = 0 };
@@ -78,11 +105,13 @@ static void box_unref(struct ctx_box *b)
 static void on_thread_exit(void *unused)
 {
 	(void)unused;
+	self_lock();
 	struct cmap *m = ctx_self.map;
 	struct ctx_box *b = ctx_self.box;
 	ctx_self.map = NULL;
 	ctx_self.box = NULL;
 	ctx_self.keyed = 0;
+	self_unlock();
 	cmap_unref(m);
 	box_unref(b);
 }
@@ -110,7 +139,10 @@ void ctx_core_init(struct cmap *initial)
 static struct ctx_box *self_box(void)
 {
 	if (!ctx_self.box) {
-		ctx_self.box = box_new(NULL, NULL);
+		struct ctx_box *b = box_new(NULL, NULL);
+		self_lock();
+		ctx_self.box = b;
+		self_unlock();
 		if (ctx_self.box)
 			arm_exit();
 	}
@@ -138,6 +170,7 @@ int ctx_is_current(const ctxshim_ctx_t *h)
 /* What a thread holds when it runs under handle H. */
 static void install(ctxshim_ctx_t *h)
 {
+	self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		ctx_self.map = cmap_ref(as_map(h));
 	} else if (ctx_cfg.mode == CTX_SHARE) {
@@ -148,6 +181,7 @@ static void install(ctxshim_ctx_t *h)
 		if (!ctx_self.box)
 			ctx_self.box = parent;  /* out of memory: share rather than lose */
 	}
+	self_unlock();
 	if (ctx_self.map || ctx_self.box)
 		arm_exit();
 }
@@ -161,6 +195,7 @@ void ctx_adopt(ctxshim_ctx_t *h)
 ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h)
 {
 	ctxshim_ctx_t *token;
+	self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		token = (ctxshim_ctx_t *)ctx_self.map;
 		ctx_self.map = NULL;
@@ -168,21 +203,23 @@ ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h)
 		token = (ctxshim_ctx_t *)ctx_self.box;
 		ctx_self.box = NULL;
 	}
+	self_unlock();
 	install(h);
 	return token;
 }
 
 void ctx_detach(ctxshim_ctx_t *token)
 {
-	if (ctx_cfg.mode == CTX_COPY) {
-		struct cmap *cur = ctx_self.map;
+	struct cmap *cur_map = ctx_self.map;
+	struct ctx_box *cur_box = ctx_self.box;
+	self_lock();
+	if (ctx_cfg.mode == CTX_COPY)
 		ctx_self.map = (struct cmap *)token;
-		cmap_unref(cur);
-	} else {
-		struct ctx_box *cur = ctx_self.box;
+	else
 		ctx_self.box = (struct ctx_box *)token;
-		box_unref(cur);
-	}
+	self_unlock();
+	cmap_unref(cur_map);
+	box_unref(cur_box);
 	if (token)
 		arm_exit();
 }
@@ -191,10 +228,12 @@ void ctx_switch(ctxshim_ctx_t *h)
 {
 	struct cmap *old_map = ctx_self.map;
 	struct ctx_box *old_box = ctx_self.box;
+	self_lock();
 	if (ctx_cfg.mode == CTX_COPY)
 		ctx_self.map = cmap_ref(as_map(h));
 	else
 		ctx_self.box = box_ref((struct ctx_box *)h);
+	self_unlock();
 	if (ctx_self.map || ctx_self.box)
 		arm_exit();
 	cmap_unref(old_map);
@@ -213,98 +252,121 @@ void ctx_release(ctxshim_ctx_t *h)
 
 /* ---- reads ------------------------------------------------------------ */
 
-static ssize_t copy_out(const struct cmap_entry *e, char *buf, size_t size)
+/* The process-wide layer; see core.h. */
+struct cmap *_Atomic ctx_global;
+
+static struct cmap *global_map(void)
 {
-	if (size) {
-		size_t n = e->vlen < size - 1 ? e->vlen : size - 1;
-		memcpy(buf, e->val, n);
-		buf[n] = '\0';
-	}
-	return (ssize_t)e->vlen;
+	return atomic_load_explicit(&ctx_global, memory_order_acquire);
 }
 
 ssize_t ctx_lookup(const char *key, size_t klen, char *buf, size_t size)
 {
-	const struct cmap_entry *e;
+	const struct cmap_entry *e = NULL;
 	ssize_t r = -1;
 
 	if (ctx_cfg.mode == CTX_COPY) {
 		e = cmap_find(ctx_self.map, key, klen);
-		return e ? copy_out(e, buf, size) : -1;
+		if (e)
+			return ctx_copy_out(e, buf, size);
+	} else {
+		for (struct ctx_box *b = ctx_self.box; b; b = b->parent) {
+			pthread_mutex_lock(&b->lock);
+			e = cmap_find(b->own, key, klen);
+			if (e && !e->tomb)
+				r = ctx_copy_out(e, buf, size);
+			pthread_mutex_unlock(&b->lock);
+			if (e || ctx_cfg.mode == CTX_SHARE)
+				break;
+		}
+		if (e)
+			return r;
 	}
-	for (struct ctx_box *b = ctx_self.box; b; b = b->parent) {
-		pthread_mutex_lock(&b->lock);
-		e = cmap_find(b->own, key, klen);
-		if (e && !e->tomb)
-			r = copy_out(e, buf, size);
-		pthread_mutex_unlock(&b->lock);
-		if (e || ctx_cfg.mode == CTX_SHARE)
-			break;
-	}
-	return r;
+	e = cmap_find(global_map(), key, klen);
+	return e ? ctx_copy_out(e, buf, size) : -1;
 }
 
 static void chain_lock(struct ctx_box *b)
 {
-	for (; b; b = b->parent)
+	for (; b; b = b->parent) {
 		pthread_mutex_lock(&b->lock);
+		if (ctx_cfg.mode == CTX_SHARE)
+			break;
+	}
 }
 
 static void chain_unlock(struct ctx_box *b)
 {
-	for (; b; b = b->parent)
+	for (; b; b = b->parent) {
 		pthread_mutex_unlock(&b->lock);
+		if (ctx_cfg.mode == CTX_SHARE)
+			break;
+	}
 }
 
-/* Visible entries of a locked chain starting at B (share mode: one box). */
-static int chain_visit(struct ctx_box *b, ctx_entry_fn fn, void *arg)
+/* A walk over visible entries: counts them, stops when FN says so. */
+struct walk {
+	ctx_entry_fn fn;
+	void *arg;
+	int n;
+	int stop;
+};
+
+static void walk_one(struct walk *w, const struct cmap_entry *e)
 {
-	int n = 0;
+	if (w->stop)
+		return;
+	w->n++;
+	w->stop = w->fn(e, w->arg);
+}
+
+/* 1 if KEY has an entry (or a tombstone) in the thread view M or B. */
+static int view_has(const struct cmap *m, struct ctx_box *b, const struct cmap_entry *key)
+{
+	if (cmap_find(m, key->key, key->klen))
+		return 1;
+	for (; b; b = b->parent) {
+		if (cmap_find(b->own, key->key, key->klen))
+			return 1;
+		if (ctx_cfg.mode == CTX_SHARE)
+			break;
+	}
+	return 0;
+}
+
+/* The visible entries of a thread view: its copy-mode map M or its locked
+ * box chain B, then the global entries it does not cover. */
+static void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w)
+{
+	for (uint32_t i = 0; m && i < m->n; i++)
+		walk_one(w, &m->e[i]);
 	for (struct ctx_box *layer = b; layer; layer = layer->parent) {
-		struct cmap *m = layer->own;
-		for (uint32_t i = 0; m && i < m->n; i++) {
-			const struct cmap_entry *e = &m->e[i];
-			int hidden = 0;
+		struct cmap *own = layer->own;
+		for (uint32_t i = 0; own && i < own->n; i++) {
+			const struct cmap_entry *e = &own->e[i];
+			int hidden = e->tomb;
 			for (struct ctx_box *near = b; near != layer && !hidden; near = near->parent)
 				hidden = cmap_find(near->own, e->key, e->klen) != NULL;
-			if (hidden || e->tomb)
-				continue;
-			n++;
-			if (fn(e, arg))
-				return n;
+			if (!hidden)
+				walk_one(w, e);
 		}
 		if (ctx_cfg.mode == CTX_SHARE)
 			break;
 	}
-	return n;
+	const struct cmap *g = global_map();
+	for (uint32_t i = 0; g && i < g->n; i++)
+		if (!view_has(m, b, &g->e[i]))
+			walk_one(w, &g->e[i]);
 }
 
 int ctx_visit(ctx_entry_fn fn, void *arg)
 {
-	if (ctx_cfg.mode == CTX_COPY) {
-		struct cmap *m = ctx_self.map;
-		int n = 0;
-		for (uint32_t i = 0; m && i < m->n; i++) {
-			n++;
-			if (fn(&m->e[i], arg))
-				break;
-		}
-		return n;
-	}
-	struct ctx_box *b = ctx_self.box;
-	struct ctx_box *last = ctx_cfg.mode == CTX_SHARE ? NULL : b;
-	if (!b)
-		return 0;
-	if (last)
-		chain_lock(b);
-	else
-		pthread_mutex_lock(&b->lock);
-	int n = chain_visit(b, fn, arg);
-	if (last)
-		chain_unlock(b);
-	else
-		pthread_mutex_unlock(&b->lock);
-	return n;
+	struct walk w = { fn, arg, 0, 0 };
+	struct ctx_box *b = ctx_cfg.mode == CTX_COPY ? NULL : ctx_self.box;
+	chain_lock(b);
+	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w);
+	chain_unlock(b);
+	return w.n;
 }
 
 struct collect {
@@ -321,28 +383,95 @@ static int collect_one(const struct cmap_entry *e, void *arg)
 	return 0;
 }
 
-int ctx_snapshot(struct cmap **out)
+/* The view of M or B flattened into one new map (see ctx_snapshot). */
+static int view_snapshot(struct cmap *m, struct ctx_box *b, struct cmap **out)
 {
-	struct ctx_box *b = ctx_self.box;
-	if (ctx_cfg.mode == CTX_COPY) {
-		*out = cmap_ref(ctx_self.map);
-		return 0;
-	}
-	*out = NULL;
-	if (!b)
-		return 0;
-	if (ctx_cfg.mode == CTX_SHARE) {
-		pthread_mutex_lock(&b->lock);
-		*out = cmap_ref(b->own);
-		pthread_mutex_unlock(&b->lock);
+	if (!b && !global_map()) {
+		*out = cmap_ref(m);    /* copy mode: the map is the snapshot */
 		return 0;
 	}
 	struct collect c;
+	struct walk w = { collect_one, &c, 0, 0 };
 	c.n = 0;
 	chain_lock(b);
-	chain_visit(b, collect_one, &c);
+	view_visit(m, b, &w);
 	int r = cmap_build(c.v, c.n, out);  /* copies the strings while locked */
 	chain_unlock(b);
+	return r;
+}
+
+int ctx_snapshot(struct cmap **out)
+{
+	if (ctx_cfg.mode == CTX_COPY)
+		return view_snapshot(ctx_self.map, NULL, out);
+	return view_snapshot(NULL, ctx_self.box, out);
+}
+
+int ctx_peek(struct ctx_thread *t, struct cmap **out)
+{
+	peek_lock(t);
+	struct cmap *m = cmap_ref(t->map);
+	struct ctx_box *b = box_ref(t->box);
+	peek_unlock(t);
+	int r = view_snapshot(m, b, out);
+	cmap_unref(m);
+	box_unref(b);
+	return r;
+}
+
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Replaced layers stay allocated (see core.h) and listed, so that leak
+ * checkers see them as reachable. */
+struct retired {
+	struct cmap *m;
+	struct retired *next;
+};
+static struct retired *graveyard;
+
+static void global_replace(struct cmap *nm)
+{
+	struct cmap *old = global_map();
+	struct retired *r = old ? malloc(sizeof *r) : NULL;
+	atomic_store_explicit(&ctx_global, nm, memory_order_release);
+	if (r) {
+		r->m = old;
+		r->next = graveyard;
+		graveyard = r;
+	}
+}
+
+int ctx_global_set(const char *key, size_t klen, const char *val, size_t vlen)
+{
+	struct cmap *nm;
+	if (!cmap_key_valid(key, klen) || !val || vlen > CMAP_MAX_VALUE ||
+	    memchr(val, '\0', vlen)) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&global_lock);
+	int r = cmap_with(global_map(), key, klen, val, vlen, 0, &nm);
+	if (r == 0)
+		global_replace(nm);
+	pthread_mutex_unlock(&global_lock);
+	return r;
+}
+
+int ctx_global_unset(const char *key, size_t klen)
+{
+	struct cmap *nm;
+	if (!cmap_key_valid(key, klen)) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&global_lock);
+	struct cmap *old = global_map();
+	int r = cmap_without(old, key, klen, &nm);
+	if (r == 0 && nm != old)
+		global_replace(nm);
+	else if (r == 0)
+		cmap_unref(nm);
+	pthread_mutex_unlock(&global_lock);
 	return r;
 }
 
@@ -396,7 +525,9 @@ static int write_op(enum op op, const char *key, size_t klen, const char *val, s
 		if (apply(ctx_self.map, op, key, klen, val, vlen, 0, &nm) < 0)
 			return -1;
 		old = ctx_self.map;
+		self_lock();
 		ctx_self.map = nm;
+		self_unlock();
 		if (nm)
 			arm_exit();
 		cmap_unref(old);
@@ -432,55 +563,10 @@ int ctx_set_n(const char *key, size_t klen, const char *val, size_t vlen)
 	return write_op(OP_SET, key, klen, val, vlen);
 }
 
-/* ---- the public API ---------------------------------------------------- */
-
-/* The API works only where the shim is on; otherwise it acts as if absent. */
-static int api_ready(void)
+int ctx_unset_n(const char *key, size_t klen)
 {
-	if (unlikely(!ctx_cfg.ready))
-		ctx_init();
-	return ctx_cfg.ready && !ctx_cfg.disabled;
-}
-
-CTX_EXPORT int ctxshim_set(const char *key, const char *value)
-{
-	if (!api_ready()) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (!key || !value) {
-		errno = EINVAL;
-		return -1;
-	}
-	size_t vlen = strnlen(value, CMAP_MAX_VALUE + 1);
-	return ctx_set_n(key, strnlen(key, CMAP_MAX_KEY + 1), value, vlen);
-}
-
-CTX_EXPORT ssize_t ctxshim_get(const char *key, char *buf, size_t size)
-{
-	size_t klen;
-	if (unlikely(!api_ready())) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (unlikely(!key || (klen = strnlen(key, CMAP_MAX_KEY + 1)) == 0 ||
-		     klen > CMAP_MAX_KEY || (!buf && size))) {
-		errno = EINVAL;
-		return -1;
-	}
-	ssize_t r = ctx_lookup(key, klen, buf, size);
-	if (r < 0)
-		errno = ENOENT;
-	return r;
-}
-
-CTX_EXPORT int ctxshim_unset(const char *key)
-{
-	if (!api_ready()) {
-		errno = ENOSYS;
-		return -1;
-	}
-	size_t klen = key ? strnlen(key, CMAP_MAX_KEY + 1) : 0;
+	if (!key)
+		return write_op(OP_CLEAR, NULL, 0, NULL, 0);
 	if (!cmap_key_valid(key, klen)) {
 		errno = EINVAL;
 		return -1;
@@ -488,75 +574,12 @@ CTX_EXPORT int ctxshim_unset(const char *key)
 	return write_op(OP_UNSET, key, klen, NULL, 0);
 }
 
-CTX_EXPORT void ctxshim_clear(void)
-{
-	if (api_ready())
-		write_op(OP_CLEAR, NULL, 0, NULL, 0);
-}
-
-CTX_EXPORT int ctxshim_foreach(ctxshim_visit_fn fn, void *arg)
-{
-	struct cmap *m;
-	if (!api_ready() || !fn)
-		return 0;
-	if (ctx_snapshot(&m) < 0)
-		return -1;
-	int n = 0;
-	for (uint32_t i = 0; m && i < m->n; i++) {
-		n++;
-		if (fn(m->e[i].key, m->e[i].val, arg))
-			break;
-	}
-	cmap_unref(m);
-	return n;
-}
-
-CTX_EXPORT ctxshim_ctx_t *ctxshim_capture(void)
-{
-	return api_ready() ? ctx_capture() : NULL;
-}
-
-CTX_EXPORT ctxshim_ctx_t *ctxshim_attach(ctxshim_ctx_t *ctx)
-{
-	if (!api_ready() || !ctx)
-		return NULL;
-	return ctx_attach(ctx);
-}
-
-CTX_EXPORT void ctxshim_detach(ctxshim_ctx_t *token)
-{
-	if (api_ready())
-		ctx_detach(token);
-}
-
-CTX_EXPORT void ctxshim_release(ctxshim_ctx_t *ctx)
-{
-	if (api_ready())
-		ctx_release(ctx);
-}
-
-CTX_EXPORT int ctxshim_job_begin(const char *name)
-{
-	char id[4 + 33] = "JOB-";
-	if (!api_ready()) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (!name) {
-		errno = EINVAL;
-		return -1;
-	}
-	ctx_new_id(id + 4);
-	if (ctx_set_n("request_path", 12, name, strnlen(name, CMAP_MAX_VALUE + 1)) < 0)
-		return -1;
-	return ctx_set_n("request_id", 10, id, strlen(id));
-}
-
 /* ---- fork --------------------------------------------------------------- */
 
 void ctx_fork_child(struct cmap *snap)
 {
 	ctx_ids_fork_child();
+	pthread_mutex_init(&global_lock, NULL);   /* another thread may have held it */
 	if (ctx_cfg.mode == CTX_COPY) {
 		cmap_unref(snap);
 		return;

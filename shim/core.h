@@ -15,6 +15,7 @@
 #include "../include/ctxshim.h"
 #include "map.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -52,8 +53,25 @@ struct ctx_thread {
 	struct ctx_box *box;    /* share/chain modes: the current box */
 	int in_hook;
 	int keyed;              /* the exit destructor is armed */
+	atomic_flag peek;       /* held while map/box change, when observed */
 };
 extern __thread struct ctx_thread ctx_self CTX_TLS;
+
+/* The process-wide layer (set from outside, by ctxctl): every thread reads
+ * through it for keys its own context lacks.  Immutable maps, never freed:
+ * a replaced layer is kept, since a reader on another thread (or in a
+ * signal handler) may still hold it; operators change it rarely. */
+extern struct cmap *_Atomic ctx_global;
+int ctx_global_set(const char *key, size_t klen, const char *val, size_t vlen);
+int ctx_global_unset(const char *key, size_t klen);
+
+/* Set by a family that reads other threads' contexts (ctx_peek): from then
+ * on a thread changing its own context holds its peek flag meanwhile. */
+extern int ctx_observed;
+
+/* The visible context of thread T (its ctx_self), global layer included, as
+ * a new reference (NULL when empty).  T must be alive.  -1 on ENOMEM. */
+int ctx_peek(struct ctx_thread *t, struct cmap **out);
 
 /* Hooks start with this: 1 when the shim should act on this call. */
 static inline int ctx_should_act(void)
@@ -66,7 +84,8 @@ static inline int ctx_should_act(void)
 /* 1 when the calling thread's context is certainly empty (cheap). */
 static inline int ctx_is_empty(void)
 {
-	return ctx_cfg.mode == CTX_COPY ? ctx_self.map == NULL : ctx_self.box == NULL;
+	return (ctx_cfg.mode == CTX_COPY ? ctx_self.map == NULL : ctx_self.box == NULL) &&
+	       atomic_load_explicit(&ctx_global, memory_order_relaxed) == NULL;
 }
 
 /* What a child inherits now (never NULL unless out of memory). */
@@ -86,8 +105,21 @@ void ctx_release(ctxshim_ctx_t *h);
  * writes into H's own box; in copy mode re-capture after writing. */
 void ctx_switch(ctxshim_ctx_t *h);
 
+/* Copy entry E's value into BUF like ctxshim_get; returns its length. */
+static inline ssize_t ctx_copy_out(const struct cmap_entry *e, char *buf, size_t size)
+{
+	if (size) {
+		size_t n = e->vlen < size - 1 ? e->vlen : size - 1;
+		__builtin_memcpy(buf, e->val, n);
+		buf[n] = '\0';
+	}
+	return (ssize_t)e->vlen;
+}
+
 /* Set or unset a key from a counted string (checked like ctxshim_set). */
 int ctx_set_n(const char *key, size_t klen, const char *val, size_t vlen);
+/* Unset KEY (chain mode: hide it), or clear everything (KEY == NULL). */
+int ctx_unset_n(const char *key, size_t klen);
 
 /* Copy KEY's current value into BUF like ctxshim_get; no allocation, safe to
  * call from a hook at any time (it takes box locks in share/chain modes). */

@@ -39,7 +39,10 @@ static int build(const struct src *s, size_t n, struct cmap **out)
 		*out = NULL;
 		return 0;
 	}
-	size_t head = sizeof(struct cmap) + n * sizeof(struct cmap_entry);
+	uint32_t nslots = 8;
+	while (nslots < 2 * n)
+		nslots *= 2;
+	size_t head = sizeof(struct cmap) + n * sizeof(struct cmap_entry) + nslots;
 	struct cmap *m = malloc(head + bytes + 2 * n);
 	if (!m) {
 		errno = ENOMEM;
@@ -48,6 +51,9 @@ static int build(const struct src *s, size_t n, struct cmap **out)
 	atomic_init(&m->refs, 1);
 	m->n = (uint32_t)n;
 	m->bytes = bytes;
+	m->mask = nslots - 1;
+	m->slots = (uint8_t *)&m->e[n];
+	memset(m->slots, 0, nslots);
 	char *p = (char *)m + head;
 	for (size_t i = 0; i < n; i++) {
 		struct cmap_entry *e = &m->e[i];
@@ -55,6 +61,11 @@ static int build(const struct src *s, size_t n, struct cmap **out)
 		p[s[i].klen] = '\0';
 		e->key = p;
 		e->klen = (uint32_t)s[i].klen;
+		e->fp = cmap_fp(p, s[i].klen);
+		uint32_t h = cmap_hash(e->fp, e->klen);
+		while (m->slots[h & m->mask])
+			h++;
+		m->slots[h & m->mask] = (uint8_t)(i + 1);
 		p += s[i].klen + 1;
 		memcpy(p, s[i].val, s[i].vlen);
 		p[s[i].vlen] = '\0';

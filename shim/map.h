@@ -20,6 +20,7 @@
 #define CMAP_MAX_ENTRIES 64
 
 struct cmap_entry {
+	uint64_t fp;       /* the key's first 8 bytes, zero-padded (cmap_fp) */
 	const char *key;   /* NUL-terminated, points into the map's own storage */
 	const char *val;   /* NUL-terminated; "" for a tombstone */
 	uint32_t klen;
@@ -31,26 +32,58 @@ struct cmap {
 	atomic_uint refs;
 	uint32_t n;        /* entries, sorted by key (strcmp order) */
 	size_t bytes;      /* sum of key and value lengths */
+	uint8_t *slots;    /* open-addressing index: entry number + 1, 0 = free */
+	uint32_t mask;     /* number of slots - 1 (a power of two, >= 2n) */
 	struct cmap_entry e[];
-	/* followed by the strings */
+	/* followed by the slots, then the strings */
 };
 
 /* 1 if KEY (LEN bytes) is 1-64 characters of [A-Za-z0-9_.-]. */
 int cmap_key_valid(const char *key, size_t len);
 
-/* The entry for KEY, or NULL.  Tombstones are returned too. */
+/* A key's fingerprint: its first 8 bytes, zero-padded.  Comparing one word
+ * per entry rejects almost every non-matching key; keys of at most 8 bytes
+ * are settled by it alone. */
+static inline uint64_t cmap_fp(const char *key, size_t klen)
+{
+	uint64_t w = 0;
+	if (klen >= 8) {
+		__builtin_memcpy(&w, key, 8);
+	} else {
+		unsigned char *p = (unsigned char *)&w;
+		for (size_t i = 0; i < klen; i++)
+			p[i] = (unsigned char)key[i];
+	}
+	return w;
+}
+
+static inline uint32_t cmap_hash(uint64_t fp, size_t klen)
+{
+	uint64_t h = (fp ^ klen) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 40);
+}
+
+/* The entry for KEY, or NULL.  Tombstones are returned too.  One hash, one
+ * probe or two, one word compare: this is ctxshim_get's whole cost. */
 static inline const struct cmap_entry *
 cmap_find(const struct cmap *m, const char *key, size_t klen)
 {
 	if (!m)
 		return NULL;
-	for (uint32_t i = 0; i < m->n; i++) {
-		const struct cmap_entry *e = &m->e[i];
-		if (e->klen == klen && e->key[0] == key[0] &&
-		    __builtin_memcmp(e->key, key, klen) == 0)
+	uint64_t fp = cmap_fp(key, klen);
+	for (uint32_t h = cmap_hash(fp, klen);; h++) {
+		uint8_t s = m->slots[h & m->mask];
+		if (!s)
+			return NULL;
+		const struct cmap_entry *e = &m->e[s - 1];
+		if (e->fp != fp || e->klen != klen)
+			continue;
+		size_t i = 8;
+		while (i < klen && e->key[i] == key[i])
+			i++;
+		if (i >= klen)
 			return e;
 	}
-	return NULL;
 }
 
 /* Set KEY to VAL (or a tombstone when TOMB) in a new map built from M.

@@ -2,6 +2,7 @@
 #   SHIM      the library under test     CTXRUN  scripts/ctxrun
 #   T         the built test programs    (build/tests)
 #   shim CMD  run CMD with the shim preloaded (no initial context)
+bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 

@@ -267,7 +267,7 @@ vg() {
 @test "dlopen: a plugin loaded after start that uses libevent has its callbacks run in their contexts" {
 	run ldd "$T/dl_plugin"
 	refute_output --partial libevent
-	run env LD_PRELOAD="$SHIM" timeout 30 "$T/dl_plugin" "$T/ev_plugin.so"
+	run env LD_PRELOAD="$SHIM" timeout 30 "$T/dl_plugin" "$T/libev_plugin.so"
 	assert_success
 	for r in 0 1 2 3; do assert_line "plugin-once reg=req-$r ctx=req-$r"; done
 }

@@ -1,5 +1,5 @@
 /*
- * ev_plugin: a plugin that uses libevent, for dl_plugin.  The program links
+ * libev_plugin: a plugin that uses libevent, for dl_plugin.  The program links
  * neither: it dlopen's this (RTLD_LOCAL), which brings libevent in after
  * the shim has started.  run() schedules four once-callbacks from
  * req-0..req-3 and prints what each sees.
