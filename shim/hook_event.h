@@ -12,8 +12,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-/* Programs link either the whole of libevent or its core alone. */
-static const char *const ev_libs[] = { "libevent-2.1.so.7", "libevent_core-2.1.so.7", NULL };
+/* Programs link either the whole of libevent or its parts (core, extra). */
+static const char *const ev_libs[] = { "libevent-2.1.so.7", "libevent_core-2.1.so.7",
+					"libevent_extra-2.1.so.7", NULL };
 #define EV_REAL(name) LOOP_REAL(name, ev_libs)
 
 /* 1 when the hook called from CALLER should wrap: the shim is on and the

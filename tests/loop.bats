@@ -144,12 +144,23 @@ vg() {
 	same_without_shim "$T/ev_ctx"
 }
 
+@test "libevent: an evhttp client request's callback runs in the context of evhttp_make_request, also when the connection fails" {
+	with_shim "$T/ev_http"
+	agree "$OUT/with" 6
+	run cat "$OUT/with"
+	for r in 0 1 2 3; do assert_line "response reg=req-$r ctx=req-$r"; done
+	assert_line 'failed reg=req-2 ctx=req-2'
+	assert_line 'after reg=loop-main ctx=loop-main'
+	same_without_shim "$T/ev_http"
+}
+
 @test "libevent: 1,000,000 register/fire cycles of each kind leave RSS flat" {
 	rss_flat ev_leak once new assign persist active never unfired-once bev
 }
 
 @test "libevent: valgrind finds no definite leak" {
 	vg ev_ctx ""
+	vg ev_http ""
 	vg ev_leak "once 2000" "new 2000" "assign 2000" "persist 2000" "active 2000" \
 		"never 2000" "unfired-once 3000" "bev 500"
 }
