@@ -427,6 +427,7 @@ static void once_unlink(struct oncew *o)
 #define SPARES 32
 static __thread struct oncew *spares CTX_TLS;
 static __thread int nspares CTX_TLS;
+static __thread int spares_keyed CTX_TLS;
 static pthread_key_t spares_key;
 static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
 
@@ -439,6 +440,7 @@ static void spares_free(void *unused)
 		spares = next;
 	}
 	nspares = 0;
+	spares_keyed = 0;
 }
 
 static void spares_init(void)
@@ -452,9 +454,9 @@ static void once_free(struct oncew *o)
 		free(o);
 		return;
 	}
-	if (!spares) {
+	if (!spares_keyed) {
 		pthread_once(&spares_once, spares_init);
-		pthread_setspecific(spares_key, (void *)1);
+		spares_keyed = pthread_setspecific(spares_key, (void *)1) == 0;
 	}
 	o->next = spares;
 	spares = o;

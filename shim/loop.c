@@ -18,7 +18,13 @@
  * complete before the count that covers it is published. */
 #define MAX_RANGES 64
 static struct loop_range ranges[MAX_RANGES];
-__thread struct loop_range loop_last CTX_TLS;
+__thread struct loop_range loop_last[2] CTX_TLS;
+
+static void remember(const struct loop_range *r)
+{
+	loop_last[1] = loop_last[0];
+	loop_last[0] = *r;
+}
 static atomic_int nranges;
 static pthread_mutex_t range_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -82,7 +88,7 @@ static int slow_lookup(uintptr_t a)
 		atomic_store_explicit(&nranges, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&range_lock);
-	loop_last = s.found;
+	remember(&s.found);
 	return s.found.lib;
 }
 
@@ -91,7 +97,7 @@ int loop_internal_slow(enum loop_lib lib, uintptr_t a)
 	int n = atomic_load_explicit(&nranges, memory_order_acquire);
 	for (int i = 0; i < n; i++)
 		if (a - ranges[i].lo < ranges[i].hi - ranges[i].lo) {
-			loop_last = ranges[i];
+			remember(&ranges[i]);
 			return ranges[i].lib == (int)lib;
 		}
 	return slow_lookup(a) == (int)lib;

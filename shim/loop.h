@@ -28,15 +28,19 @@ struct loop_range {
 	uintptr_t lo, hi;
 	int lib;
 };
-extern __thread struct loop_range loop_last CTX_TLS;
+extern __thread struct loop_range loop_last[2] CTX_TLS;
 int loop_internal_slow(enum loop_lib lib, uintptr_t addr);
 
 static inline int loop_internal(enum loop_lib lib, const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
-	/* The caller of the previous hook on this thread, most of the time. */
-	if (a - loop_last.lo < loop_last.hi - loop_last.lo)
-		return loop_last.lib == (int)lib;
+	/* The callers of the last hooks on this thread, most of the time: the
+	 * program, and the library calling itself from inside the program's
+	 * call (event_base_once assigns its event through event_assign). */
+	if (a - loop_last[0].lo < loop_last[0].hi - loop_last[0].lo)
+		return loop_last[0].lib == (int)lib;
+	if (a - loop_last[1].lo < loop_last[1].hi - loop_last[1].lo)
+		return loop_last[1].lib == (int)lib;
 	return loop_internal_slow(lib, a);
 }
 
