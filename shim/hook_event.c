@@ -29,6 +29,7 @@
 #include <sched.h>
 
 static struct ptrtab evtab = PTRTAB_INIT;
+static void ev_watch_fork(void);
 
 struct evw {
 	struct ptrtab_node node;          /* key: the event */
@@ -115,10 +116,8 @@ static void evw_set(struct evw *w, struct event *ev, event_callback_fn cb, void 
  * event_assign'ed struct freed without a word to libevent) is dropped. */
 static void evw_keep(struct event *ev, struct evw *w)
 {
-	static atomic_int watched;
 	struct ptrtab_node *stale = NULL;
-	if (!atomic_load_explicit(&watched, memory_order_relaxed) && !atomic_exchange(&watched, 1))
-		loop_watch_fork(&evtab);
+	ev_watch_fork();
 	w->node.key = ev;
 	if (ptrtab_put(&evtab, &w->node, &stale) < 0)
 		w->node.key = NULL;     /* not kept: freed with its event only */
@@ -413,6 +412,32 @@ struct oncew {
 static struct oncew pending = { &pending, &pending, NULL, NULL, NULL, NULL };
 static atomic_flag pending_busy = ATOMIC_FLAG_INIT;
 
+/* fork: the once list's lock is held across it; in the child, a record's
+ * lock held by a thread that is not there is let go. */
+static void pending_take(void) { busy_lock(&pending_busy); }
+static void pending_give(void) { busy_unlock(&pending_busy); }
+
+static void evw_unbusy(struct ptrtab_node *n, void *arg)
+{
+	(void)arg;
+	busy_unlock(&((struct evw *)n)->busy);
+}
+
+static void child_reset(void)
+{
+	ptrtab_each_locked(&evtab, evw_unbusy, NULL);
+	pending_give();
+}
+
+static void ev_watch_fork(void)
+{
+	static atomic_int done;
+	if (atomic_load_explicit(&done, memory_order_relaxed) || atomic_exchange(&done, 1))
+		return;
+	loop_watch_fork(&evtab);
+	loop_at_fork(pending_take, pending_give, child_reset);
+}
+
 static void once_unlink(struct oncew *o)
 {
 	busy_lock(&pending_busy);
@@ -481,6 +506,7 @@ static void once_run(evutil_socket_t fd, short what, void *p)
 static struct oncew *once_new(struct event_base *base, event_callback_fn cb, void *arg)
 {
 	int saved = errno;
+	ev_watch_fork();
 	struct oncew *o = spares;
 	if (o) {
 		spares = o->next;

@@ -64,6 +64,18 @@ static void event_run(struct bufferevent *bev, short what, void *p)
 	bev_run(bev, p, BEV_EVENT, what);
 }
 
+/* fork's child: a record's lock held by a thread that is not there goes. */
+static void bew_unbusy(struct ptrtab_node *n, void *arg)
+{
+	(void)arg;
+	bew_unlock((struct bew *)n);
+}
+
+static void child_reset(void)
+{
+	ptrtab_each_locked(&bevtab, bew_unbusy, NULL);
+}
+
 /* The record of BEV with the program's callbacks and a fresh context. */
 static struct bew *bew_bind(struct bufferevent *bev, bufferevent_data_cb r,
 			    bufferevent_data_cb w, bufferevent_event_cb ev, void *arg)
@@ -85,8 +97,10 @@ static struct bew *bew_bind(struct bufferevent *bev, bufferevent_data_cb r,
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (b) {
-		if (!atomic_exchange(&watched, 1))
+		if (!atomic_exchange(&watched, 1)) {
 			loop_watch_fork(&bevtab);
+			loop_at_fork(NULL, NULL, child_reset);
+		}
 		bew_lock(b);
 		b->readcb = r;
 		b->writecb = w;

@@ -100,7 +100,10 @@ CTX_EXPORT struct evhttp_request *evhttp_request_new(req_cb cb, void *arg)
 		return NULL;
 	}
 	saved = errno;
+	static atomic_int watched;
 	struct ptrtab_node *stale = NULL;
+	if (!atomic_exchange(&watched, 1))
+		loop_watch_fork(&reqtab);
 	r->node.key = req;
 	r->cb = cb;
 	r->arg = arg;

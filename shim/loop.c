@@ -127,6 +127,12 @@ void *loop_sym(const char *const *libs, const char *name)
 #define MAX_TABLES 8
 static struct ptrtab *tables[MAX_TABLES];
 static int ntables;
+
+struct fork_fns {
+	void (*prepare)(void), (*parent)(void), (*child)(void);
+};
+static struct fork_fns fns[MAX_TABLES];
+static int nfns;
 static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void before_fork(void)
@@ -134,24 +140,49 @@ static void before_fork(void)
 	pthread_mutex_lock(&tables_lock);
 	for (int i = 0; i < ntables; i++)
 		ptrtab_lock_all(tables[i]);
+	for (int i = 0; i < nfns; i++)
+		if (fns[i].prepare)
+			fns[i].prepare();
 	pthread_mutex_lock(&range_lock);
 }
 
-static void after_fork(void)
+static void after_fork(int child)
 {
 	pthread_mutex_unlock(&range_lock);
+	for (int i = nfns - 1; i >= 0; i--) {
+		void (*fn)(void) = child ? fns[i].child : fns[i].parent;
+		if (fn)
+			fn();
+	}
 	for (int i = ntables - 1; i >= 0; i--)
 		ptrtab_unlock_all(tables[i]);
 	pthread_mutex_unlock(&tables_lock);
 }
 
-void loop_watch_fork(struct ptrtab *table)
+static void in_parent(void) { after_fork(0); }
+static void in_child(void) { after_fork(1); }
+
+static void arm(void)
 {
 	static int armed;
-	pthread_mutex_lock(&tables_lock);
 	if (!armed)
-		armed = pthread_atfork(before_fork, after_fork, after_fork) == 0;
+		armed = pthread_atfork(before_fork, in_parent, in_child) == 0;
+}
+
+void loop_watch_fork(struct ptrtab *table)
+{
+	pthread_mutex_lock(&tables_lock);
+	arm();
 	if (ntables < MAX_TABLES)
 		tables[ntables++] = table;
+	pthread_mutex_unlock(&tables_lock);
+}
+
+void loop_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	pthread_mutex_lock(&tables_lock);
+	arm();
+	if (nfns < MAX_TABLES)
+		fns[nfns++] = (struct fork_fns){ prepare, parent, child };
 	pthread_mutex_unlock(&tables_lock);
 }

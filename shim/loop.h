@@ -58,6 +58,11 @@ void *loop_sym(const char *const *libs, const char *name);
  * a thread that does not exist there. */
 void loop_watch_fork(struct ptrtab *table);
 
+/* The same for a family's own locks: PREPARE takes them before fork (with
+ * every watched table's locks held), PARENT and CHILD let them go after.
+ * CHILD runs before the tables are unlocked, so it may walk them. */
+void loop_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
 /* The caller's address, for loop_internal. */
 #define LOOP_CALLER() __builtin_return_address(0)
 

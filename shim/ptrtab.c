@@ -146,6 +146,14 @@ struct ptrtab_node *ptrtab_take_if(struct ptrtab *t,
 	return out;
 }
 
+void ptrtab_each_locked(struct ptrtab *t, void (*fn)(struct ptrtab_node *, void *), void *arg)
+{
+	for (int i = 0; i < PTRTAB_SHARDS; i++)
+		for (size_t k = 0; t->s[i].b && k < t->s[i].nb; k++)
+			for (struct ptrtab_node *n = t->s[i].b[k]; n; n = n->next)
+				fn(n, arg);
+}
+
 void ptrtab_lock_all(struct ptrtab *t)
 {
 	for (int i = 0; i < PTRTAB_SHARDS; i++)

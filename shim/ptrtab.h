@@ -61,6 +61,10 @@ struct ptrtab_node *ptrtab_get(struct ptrtab *t, const void *key);
 struct ptrtab_node *ptrtab_take_if(struct ptrtab *t,
 				   int (*pred)(const struct ptrtab_node *, void *), void *arg);
 
+/* Call FN on every node, with its shard locked (FN must not touch the
+ * table).  For fork's child: the caller holds every lock already. */
+void ptrtab_each_locked(struct ptrtab *t, void (*fn)(struct ptrtab_node *, void *), void *arg);
+
 /* fork(): hold every shard's lock across it, so the child never inherits a
  * table half-changed by another thread. */
 void ptrtab_lock_all(struct ptrtab *t);

@@ -261,6 +261,14 @@ vg() {
 
 # ---- all of them ----------------------------------------------------------------
 
+@test "fork: a child forked while another thread registers and runs callbacks runs its own in their contexts, and never hangs" {
+	run env LD_PRELOAD="$SHIM" timeout 60 "$T/ev_fork"
+	assert_success
+	assert_line 'children ok'
+	run grep -c '^child reg=req-0 ctx=req-0$' <<<"$output"
+	assert_output 50
+}
+
 @test "modes: a callback's own writes follow CTXSHIM_MODE (copy and chain keep them from the loop thread, share does not)" {
 	for mode in copy share chain; do
 		run env CTXSHIM_MODE=$mode LD_PRELOAD="$SHIM" timeout 30 "$T/ev_modes"
