@@ -257,10 +257,19 @@ CTX_EXPORT void event_set(struct event *ev, evutil_socket_t fd, short events,
 static void evw_capture(struct evw *w, int active)
 {
 	int saved = errno;
-	ctxshim_ctx_t *c = ctx_capture();
-	busy_lock(&w->busy);
 	ctxshim_ctx_t **slot = active ? &w->act : &w->ctx;
-	ctxshim_ctx_t *old = *slot;
+	ctxshim_ctx_t *c = NULL, *old;
+	busy_lock(&w->busy);
+	/* A re-add from the context it has (a persistent event re-armed from
+	 * its own callback, memcached's update_event) keeps its reference. */
+	if (ctx_is_current(*slot)) {
+		busy_unlock(&w->busy);
+		return;
+	}
+	busy_unlock(&w->busy);
+	c = ctx_capture();
+	busy_lock(&w->busy);
+	old = *slot;
 	*slot = c;
 	busy_unlock(&w->busy);
 	ctx_release(old);

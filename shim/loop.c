@@ -5,6 +5,7 @@
 #include "hooks.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -67,6 +68,7 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
 
 static int slow_lookup(uintptr_t a)
 {
+	int saved = errno;
 	struct search s = { .addr = a };
 	/* Searched without our lock held: dl_iterate_phdr takes the loader's,
 	 * and a library constructor running under it may call a hook. */
@@ -89,6 +91,7 @@ static int slow_lookup(uintptr_t a)
 	}
 	pthread_mutex_unlock(&range_lock);
 	remember(&s.found);
+	errno = saved;
 	return s.found.lib;
 }
 
@@ -107,18 +110,20 @@ int loop_internal_slow(enum loop_lib lib, uintptr_t a)
 
 void *loop_sym(const char *const *libs, const char *name)
 {
-	for (; *libs; libs++) {
-		void *p = hooks_find_in(*libs, name);
-		if (p)
-			return p;
+	int saved = errno;     /* a failed dlopen may set it */
+	void *p = NULL;
+	for (; *libs && !p; libs++)
+		p = hooks_find_in(*libs, name);
+	if (!p) {
+		/* Not under its usual soname (a private build): the definition
+		 * the program would have bound to without us. */
+		Dl_info mine, theirs;
+		p = dlsym(RTLD_NEXT, name);
+		if (p && dladdr((void *)&loop_sym, &mine) && dladdr(p, &theirs) &&
+		    mine.dli_fbase == theirs.dli_fbase)
+			p = NULL;
 	}
-	/* Not under its usual soname (a private build): the definition the
-	 * program would have bound to without us. */
-	Dl_info mine, theirs;
-	void *p = dlsym(RTLD_NEXT, name);
-	if (p && dladdr((void *)&loop_sym, &mine) && dladdr(p, &theirs) &&
-	    mine.dli_fbase == theirs.dli_fbase)
-		p = NULL;
+	errno = saved;
 	return p;
 }
 
