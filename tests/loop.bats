@@ -90,10 +90,12 @@ vg() {
 	assert_line 'work reg=- ctx=-'
 }
 
-@test "libuv: the loop thread's own context is back after uv_run" {
+@test "libuv: the loop thread's own context is back after uv_run; registering keeps errno" {
 	with_shim "$T/uv_ctx"
 	run tail -n 1 "$OUT/with"
 	assert_output 'after reg=loop-main ctx=loop-main'
+	run grep errno "$OUT/with"
+	assert_output 'errno-kept ok'
 }
 
 @test "libuv: the program behaves identically without the shim" {
@@ -113,7 +115,7 @@ vg() {
 
 @test "libevent: each callback runs in the request that registered it (persistent timers every run, once siblings, assign, active, signal, bufferevent, another thread)" {
 	with_shim "$T/ev_ctx"
-	agree "$OUT/with" 31
+	agree "$OUT/with" 32
 	run cat "$OUT/with"
 	for r in 0 1 2 3; do
 		for k in 1 2 3; do assert_line "persist-run$k reg=req-$r ctx=req-$r"; done
@@ -129,7 +131,7 @@ vg() {
 @test "libevent: the program reads back its own callbacks and args (event_get_callback*, event_get_assignment, event_self_cbarg, bufferevent_getcb)" {
 	with_shim "$T/ev_ctx"
 	run cat "$OUT/with"
-	for c in get-callback get-callback-arg get-assignment bev-getcb self-cbarg; do
+	for c in get-callback get-callback-arg get-assignment bev-getcb self-cbarg errno-kept; do
 		assert_line "$c ok"
 	done
 }
@@ -199,7 +201,7 @@ vg() {
 @test "GLib: the program's user_data still finds its sources (find_source_by_user_data, remove_by_user_data, idle_remove_by_data)" {
 	with_shim "$T/glib_ctx"
 	run cat "$OUT/with"
-	for c in find-by-user-data remove-by-user-data idle-remove-by-data; do
+	for c in find-by-user-data remove-by-user-data idle-remove-by-data errno-kept; do
 		assert_line "$c ok"
 	done
 	refute_line --partial 'never reg='

@@ -13,6 +13,7 @@
  * event_get_assignment, bufferevent_getcb); then the loop thread's context.
  */
 #include <ctxshim.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -201,6 +202,15 @@ int main(void)
 		evtimer_assign(&assigned[i], base, on_assigned, (void *)(intptr_t)i);
 		evtimer_add(&assigned[i], &one);
 	}
+
+	/* Registering leaves the program's errno alone. */
+	errno = EDOM;
+	struct event *quiet = event_new(base, -1, 0, on_never, "quiet");
+	event_add(quiet, NULL);
+	event_del(quiet);
+	event_free(quiet);
+	event_base_once(base, -1, EV_TIMEOUT, on_once, (void *)req[3], NULL);
+	check("errno-kept", errno == EDOM);
 
 	/* What the program reads back is its own. */
 	enter(req[0]);

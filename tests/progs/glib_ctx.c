@@ -14,6 +14,7 @@
  * function and completion callback; then the loop thread's own context.
  */
 #include <ctxshim.h>
+#include <errno.h>
 #include <gio/gio.h>
 #include <glib.h>
 #include <stdio.h>
@@ -224,6 +225,11 @@ int main(void)
 	g_source_set_callback(src, on_custom, (gpointer)req[0], NULL);
 	g_source_attach(src, NULL);
 	g_source_unref(src);
+
+	/* Registering leaves the program's errno alone. */
+	errno = EDOM;
+	g_source_remove(g_idle_add(never, "quiet"));
+	check("errno-kept", errno == EDOM);
 
 	/* The program's user_data finds its sources. */
 	static char mine[] = "find-me";

@@ -12,6 +12,7 @@
  * pair, uv_close callbacks; and the loop thread's own context after uv_run.
  */
 #include <ctxshim.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,18 @@ int main(void)
 		work[i].data = (void *)req[i];
 		uv_queue_work(loop, &work[i], on_work, on_after);
 	}
+	/* Registering leaves the program's errno alone. */
+	static uv_timer_t quiet;
+	uv_timer_init(loop, &quiet);
+	errno = EDOM;
+	uv_timer_start(&quiet, on_sibling, 0, 0);
+	uv_close((uv_handle_t *)&quiet, NULL);
+	int e = errno;
+	char line[64];
+	int len = snprintf(line, sizeof line, "errno-kept %s\n", e == EDOM ? "ok" : "WRONG");
+	if (write(1, line, (size_t)len) < 0)
+		return 1;
+
 	/* A work item queued from no request sees none on the pool thread. */
 	enter(NULL);
 	work[4].data = "-";
