@@ -262,7 +262,7 @@ static void evw_capture(struct evw *w, int active)
 	busy_lock(&w->busy);
 	/* A re-add from the context it has (a persistent event re-armed from
 	 * its own callback, memcached's update_event) keeps its reference. */
-	if (ctx_is_current(*slot)) {
+	if (*slot && ctx_is_current(*slot)) {
 		busy_unlock(&w->busy);
 		return;
 	}

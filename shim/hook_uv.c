@@ -139,7 +139,7 @@ int uvn_bind(const void *h, enum uvn_slot slot, uvn_fn cb, uvn_fn alloc)
 		n->alloc = alloc;
 	/* A restart from the same context (a timer re-armed from its own
 	 * callback) keeps the reference it has. */
-	if (!ctx_is_current(n->ctx)) {
+	if (!n->ctx || !ctx_is_current(n->ctx)) {
 		int saved = errno;
 		old = n->ctx;
 		n->ctx = ctx_capture();
