@@ -9,6 +9,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -22,6 +23,18 @@ static const char *const ev_libs[] = { "libevent-2.1.so.7", "libevent_core-2.1.s
 static inline int ev_act(const void *caller)
 {
 	return ctx_should_act() && !loop_internal(LOOP_EVENT, caller);
+}
+
+/* A record's lock: held for a few loads and stores. */
+static inline void busy_lock(atomic_flag *f)
+{
+	while (atomic_flag_test_and_set_explicit(f, memory_order_acquire))
+		sched_yield();
+}
+
+static inline void busy_unlock(atomic_flag *f)
+{
+	atomic_flag_clear_explicit(f, memory_order_release);
 }
 
 #endif

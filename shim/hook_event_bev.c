@@ -12,7 +12,6 @@
 #include "hook_event.h"
 
 #include <event2/bufferevent.h>
-#include <sched.h>
 
 static struct ptrtab bevtab = PTRTAB_INIT;
 
@@ -25,16 +24,8 @@ struct bew {
 	ctxshim_ctx_t *ctx;
 };
 
-static void bew_lock(struct bew *b)
-{
-	while (atomic_flag_test_and_set_explicit(&b->busy, memory_order_acquire))
-		sched_yield();
-}
-
-static void bew_unlock(struct bew *b)
-{
-	atomic_flag_clear_explicit(&b->busy, memory_order_release);
-}
+static void bew_lock(struct bew *b) { busy_lock(&b->busy); }
+static void bew_unlock(struct bew *b) { busy_unlock(&b->busy); }
 
 /* Which callback a run is for. */
 enum { BEV_READ, BEV_WRITE, BEV_EVENT };

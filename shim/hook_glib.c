@@ -200,7 +200,8 @@ CTX_EXPORT void g_source_set_callback(GSource *src, GSourceFunc func, gpointer d
 	struct gw *w_; \
 	if (unlikely(!real_)) \
 		return 0; \
-	if (!func || !gl_ready() || !(w_ = gw_new((GSourceFunc)(void (*)(void))func, data, notify, once))) \
+	if (!func || !gl_ready() || \
+	    !(w_ = gw_new((GSourceFunc)(void (*)(void))func, data, notify, once))) \
 		return real_ fallback; \
 	return add(make, prio, default_prio, w_, NULL); \
 } while (0)

@@ -347,7 +347,8 @@ CTX_EXPORT int uv_read_start(uv_stream_t *h, uv_alloc_cb alloc, uv_read_cb cb)
 CTX_EXPORT int uv_udp_recv_start(uv_udp_t *h, uv_alloc_cb alloc, uv_udp_recv_cb cb)
 {
 	uvn_fn cbs = alloc ? (uvn_fn)cb : NULL;
-	START(uv_udp_recv_start, h, UVN_MAIN, cbs, alloc, recv_run, (h, alloc_run, recv_run), h, alloc, cb);
+	START(uv_udp_recv_start, h, UVN_MAIN, cbs, alloc, recv_run, (h, alloc_run, recv_run),
+	      h, alloc, cb);
 }
 
 CTX_EXPORT int uv_async_init(uv_loop_t *loop, uv_async_t *h, uv_async_cb cb)

@@ -157,7 +157,8 @@ CTX_EXPORT int uv_shutdown(uv_shutdown_t *req, uv_stream_t *h, uv_shutdown_cb cb
 CTX_EXPORT int uv_tcp_connect(uv_connect_t *req, uv_tcp_t *h, const struct sockaddr *addr,
 			      uv_connect_cb cb)
 {
-	SUBMIT(uv_tcp_connect, req, cb, NULL, connect_run, (req, h, addr, connect_run), (req, h, addr, cb));
+	SUBMIT(uv_tcp_connect, req, cb, NULL, connect_run, (req, h, addr, connect_run),
+	       (req, h, addr, cb));
 }
 
 CTX_EXPORT int uv_udp_send(uv_udp_send_t *req, uv_udp_t *h, const uv_buf_t bufs[],
@@ -170,7 +171,8 @@ CTX_EXPORT int uv_udp_send(uv_udp_send_t *req, uv_udp_t *h, const uv_buf_t bufs[
 CTX_EXPORT int uv_getaddrinfo(uv_loop_t *loop, uv_getaddrinfo_t *req, uv_getaddrinfo_cb cb,
 			      const char *node, const char *service, const struct addrinfo *hints)
 {
-	SUBMIT(uv_getaddrinfo, req, cb, NULL, getaddrinfo_run, (loop, req, getaddrinfo_run, node, service, hints),
+	SUBMIT(uv_getaddrinfo, req, cb, NULL, getaddrinfo_run,
+	       (loop, req, getaddrinfo_run, node, service, hints),
 	       (loop, req, cb, node, service, hints));
 }
 

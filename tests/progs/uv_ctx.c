@@ -77,9 +77,26 @@ static uv_idle_t idle;
 static uv_prepare_t prep;
 static uv_check_t check;
 
-static void on_idle(uv_idle_t *h) { say("idle", h->data); uv_idle_stop(h); uv_close((uv_handle_t *)h, NULL); }
-static void on_prep(uv_prepare_t *h) { say("prepare", h->data); uv_prepare_stop(h); uv_close((uv_handle_t *)h, NULL); }
-static void on_check(uv_check_t *h) { say("check", h->data); uv_check_stop(h); uv_close((uv_handle_t *)h, NULL); }
+static void on_idle(uv_idle_t *h)
+{
+	say("idle", h->data);
+	uv_idle_stop(h);
+	uv_close((uv_handle_t *)h, NULL);
+}
+
+static void on_prep(uv_prepare_t *h)
+{
+	say("prepare", h->data);
+	uv_prepare_stop(h);
+	uv_close((uv_handle_t *)h, NULL);
+}
+
+static void on_check(uv_check_t *h)
+{
+	say("check", h->data);
+	uv_check_stop(h);
+	uv_close((uv_handle_t *)h, NULL);
+}
 
 /* ---- the thread pool ---------------------------------------------------- */
 
