@@ -62,6 +62,9 @@ $(B)/ctxrun-helper: shim/cli/ctxrun_helper.c include/ctxshim.h | $(B)
 $(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) include/ctxshim.h | $(B)/tests
 	$(CC) $(CFLAGS) $(BASE) -Iinclude $< -o $@ $(call PROG_LIBS,$*)
 
+# log_fortify is log_calls built with _FORTIFY_SOURCE (it #includes it).
+$(B)/tests/log_fortify: tests/progs/log_calls.c
+
 # Test libraries (tests/progs/lib*.c), e.g. one whose constructor runs first,
 # or a plugin loaded with dlopen (libev_plugin: linked like ev_* programs).
 $(B)/tests/lib%.so: tests/progs/lib%.c include/ctxshim.h | $(B)/tests

@@ -31,6 +31,20 @@ struct ctx_box {
 
 __thread struct ctx_thread ctx_self CTX_TLS;
 
+/* Box locks are taken with in_core raised, so that code interrupting this
+ * thread (a signal handler that logs) knows not to take them again. */
+static inline void box_lock(struct ctx_box *b)
+{
+	ctx_self.in_core++;
+	pthread_mutex_lock(&b->lock);
+}
+
+static inline void box_unlock(struct ctx_box *b)
+{
+	pthread_mutex_unlock(&b->lock);
+	ctx_self.in_core--;
+}
+
 static pthread_key_t exit_key;
 
 int ctx_observed;
@@ -271,11 +285,11 @@ ssize_t ctx_lookup(const char *key, size_t klen, char *buf, size_t size)
 			return ctx_copy_out(e, buf, size);
 	} else {
 		for (struct ctx_box *b = ctx_self.box; b; b = b->parent) {
-			pthread_mutex_lock(&b->lock);
+			box_lock(b);
 			e = cmap_find(b->own, key, klen);
 			if (e && !e->tomb)
 				r = ctx_copy_out(e, buf, size);
-			pthread_mutex_unlock(&b->lock);
+			box_unlock(b);
 			if (e || ctx_cfg.mode == CTX_SHARE)
 				break;
 		}
@@ -289,7 +303,7 @@ ssize_t ctx_lookup(const char *key, size_t klen, char *buf, size_t size)
 static void chain_lock(struct ctx_box *b)
 {
 	for (; b; b = b->parent) {
-		pthread_mutex_lock(&b->lock);
+		box_lock(b);
 		if (ctx_cfg.mode == CTX_SHARE)
 			break;
 	}
@@ -298,7 +312,7 @@ static void chain_lock(struct ctx_box *b)
 static void chain_unlock(struct ctx_box *b)
 {
 	for (; b; b = b->parent) {
-		pthread_mutex_unlock(&b->lock);
+		box_unlock(b);
 		if (ctx_cfg.mode == CTX_SHARE)
 			break;
 	}
@@ -400,6 +414,23 @@ static int view_snapshot(struct cmap *m, struct ctx_box *b, struct cmap **out)
 	return r;
 }
 
+int ctx_snapshot_into(void *buf, size_t cap, struct cmap **out)
+{
+	struct ctx_box *b = ctx_cfg.mode == CTX_COPY ? NULL : ctx_self.box;
+	struct collect c;
+	struct walk w = { collect_one, &c, 0, 0 };
+	if (ctx_self.in_core) {
+		errno = EDEADLK;
+		return -1;
+	}
+	c.n = 0;
+	chain_lock(b);
+	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w);
+	int r = cmap_build_into(c.v, c.n, buf, cap, out);
+	chain_unlock(b);
+	return r;
+}
+
 int ctx_snapshot(struct cmap **out)
 {
 	if (ctx_cfg.mode == CTX_COPY)
@@ -449,11 +480,13 @@ int ctx_global_set(const char *key, size_t klen, const char *val, size_t vlen)
 		errno = EINVAL;
 		return -1;
 	}
+	ctx_self.in_core++;
 	pthread_mutex_lock(&global_lock);
 	int r = cmap_with(global_map(), key, klen, val, vlen, 0, &nm);
 	if (r == 0)
 		global_replace(nm);
 	pthread_mutex_unlock(&global_lock);
+	ctx_self.in_core--;
 	return r;
 }
 
@@ -464,6 +497,7 @@ int ctx_global_unset(const char *key, size_t klen)
 		errno = EINVAL;
 		return -1;
 	}
+	ctx_self.in_core++;
 	pthread_mutex_lock(&global_lock);
 	struct cmap *old = global_map();
 	int r = cmap_without(old, key, klen, &nm);
@@ -472,6 +506,7 @@ int ctx_global_unset(const char *key, size_t klen)
 	else if (r == 0)
 		cmap_unref(nm);
 	pthread_mutex_unlock(&global_lock);
+	ctx_self.in_core--;
 	return r;
 }
 
@@ -541,13 +576,13 @@ static int write_op(enum op op, const char *key, size_t klen, const char *val, s
 		errno = ENOMEM;
 		return -1;
 	}
-	pthread_mutex_lock(&b->lock);
+	box_lock(b);
 	int r = apply(b->own, op, key, klen, val, vlen, chain, &nm);
 	if (r == 0) {
 		old = b->own;
 		b->own = nm;
 	}
-	pthread_mutex_unlock(&b->lock);
+	box_unlock(b);
 	if (r == 0)
 		cmap_unref(old);
 	return r;

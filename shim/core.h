@@ -53,6 +53,7 @@ struct ctx_thread {
 	struct ctx_box *box;    /* share/chain modes: the current box */
 	int in_hook;
 	int keyed;              /* the exit destructor is armed */
+	int in_core;            /* inside the core, perhaps holding a box lock */
 	atomic_flag peek;       /* held while map/box change, when observed */
 };
 extern __thread struct ctx_thread ctx_self CTX_TLS;
@@ -130,6 +131,13 @@ ssize_t ctx_lookup(const char *key, size_t klen, char *buf, size_t size);
  * Returns the number visited; FN returning non-zero stops the walk. */
 typedef int (*ctx_entry_fn)(const struct cmap_entry *e, void *arg);
 int ctx_visit(ctx_entry_fn fn, void *arg);
+
+/* The current context flattened into BUF (CAP bytes, 16-aligned), without
+ * allocating: for code that may run in a signal handler.  -1 with errno
+ * EDEADLK when the thread is inside the core (a handler interrupted it while
+ * it held a lock: reading now would deadlock), ENOSPC when it does not fit.
+ * *OUT is NULL for an empty context; never cmap_unref it. */
+int ctx_snapshot_into(void *buf, size_t cap, struct cmap **out);
 
 /* The current context flattened into one map (a new reference, NULL when
  * empty); -1 with errno ENOMEM. */

@@ -18,6 +18,7 @@
 
 _Atomic uint8_t fdtab[FDTAB_MAX];
 uint8_t fdtab_default[3];
+__thread void *io_caller CTX_TLS;
 
 /* ---- pass-through defaults, replaced by the families' own ------------ */
 #define WEAK __attribute__((weak))
@@ -55,12 +56,29 @@ static inline unsigned watched(int fd)
 
 /* ---- writes ----------------------------------------------------------- */
 
+/* The watched cases apart, so that the common path needs no stack frame:
+ * a load, a branch and a jump to the real function. */
+static __attribute__((noinline)) ssize_t write_watched(unsigned k, int fd, const void *buf,
+						       size_t n, void *caller)
+{
+	io_caller = caller;
+	return (k & FD_CONN) ? net_write(fd, buf, n) : log_write(fd, buf, n);
+}
+
+static __attribute__((noinline)) ssize_t writev_watched(unsigned k, int fd,
+							const struct iovec *iov, int cnt,
+							void *caller)
+{
+	io_caller = caller;
+	return (k & FD_CONN) ? net_writev(fd, iov, cnt) : log_writev(fd, iov, cnt);
+}
+
 CTX_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	unsigned k = watched(fd);
 	if (likely(!k))
 		return REAL(write)(fd, buf, n);
-	return (k & FD_CONN) ? net_write(fd, buf, n) : log_write(fd, buf, n);
+	return write_watched(k, fd, buf, n, __builtin_return_address(0));
 }
 
 CTX_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
@@ -68,7 +86,7 @@ CTX_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	unsigned k = watched(fd);
 	if (likely(!k))
 		return REAL(writev)(fd, iov, cnt);
-	return (k & FD_CONN) ? net_writev(fd, iov, cnt) : log_writev(fd, iov, cnt);
+	return writev_watched(k, fd, iov, cnt, __builtin_return_address(0));
 }
 
 CTX_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -170,6 +188,11 @@ static void forget(int fd)
 		log_fd_closed(fd);
 }
 
+void io_fd_forget(int fd)
+{
+	forget(fd);
+}
+
 CTX_EXPORT int close(int fd)
 {
 	if (unlikely(fdtab_get(fd))) {
@@ -178,7 +201,9 @@ CTX_EXPORT int close(int fd)
 		RESTORE_ERRNO;
 		int r = REAL(close)(fd);
 		int err = errno;
-		fdtab_reset(fd);
+		/* Not fdtab_reset: whatever gets this number next (a socket,
+		 * after close(2)) is not stderr; dup2 onto 0-2 is. */
+		fdtab_unset(fd, 0xff);
 		errno = err;
 		return r;
 	}
@@ -187,29 +212,43 @@ CTX_EXPORT int close(int fd)
 
 CTX_EXPORT int dup2(int old, int new)
 {
-	if (likely(!fdtab_get(new)) || old == new)
+	/* A copy of a log fd is a log fd: a shell's `echo ... >&2` is
+	 * dup2(2, 1) and a write on 1. */
+	unsigned carry = fdtab_get(old) & FD_LOG;
+	if (likely(!fdtab_get(new) && !carry) || old == new)
 		return REAL(dup2)(old, new);
+	int r = REAL(dup2)(old, new);
+	if (r < 0)
+		return r;    /* NEW is as it was, and so are its bits */
+	/* NEW's old file is closed now; its number cannot be taken by another
+	 * thread meanwhile, since it is NEW's again. */
 	KEEP_ERRNO;
 	forget(new);
-	RESTORE_ERRNO;
-	int r = REAL(dup2)(old, new);
-	int err = errno;
 	fdtab_reset(new);
-	errno = err;
+	if (carry)
+		fdtab_set(new, FD_LOG);
+	RESTORE_ERRNO;
 	return r;
 }
 
 CTX_EXPORT int dup3(int old, int new, int flags)
 {
-	if (likely(!fdtab_get(new)) || old == new)
+	/* A copy of a log fd is a log fd: a shell's `echo ... >&2` is
+	 * dup2(2, 1) and a write on 1. */
+	unsigned carry = fdtab_get(old) & FD_LOG;
+	if (likely(!fdtab_get(new) && !carry) || old == new)
 		return REAL(dup3)(old, new, flags);
+	int r = REAL(dup3)(old, new, flags);
+	if (r < 0)
+		return r;    /* NEW is as it was, and so are its bits */
+	/* NEW's old file is closed now; its number cannot be taken by another
+	 * thread meanwhile, since it is NEW's again. */
 	KEEP_ERRNO;
 	forget(new);
-	RESTORE_ERRNO;
-	int r = REAL(dup3)(old, new, flags);
-	int err = errno;
 	fdtab_reset(new);
-	errno = err;
+	if (carry)
+		fdtab_set(new, FD_LOG);
+	RESTORE_ERRNO;
 	return r;
 }
 
@@ -224,7 +263,7 @@ CTX_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	int r = REAL(close_range)(first, last, flags);
 	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		for (unsigned fd = first; fd <= last && fd < 3; fd++)
-			fdtab_reset((int)fd);
+			fdtab_unset((int)fd, 0xff);
 	}
 	return r;
 }

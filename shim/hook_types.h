@@ -3,6 +3,7 @@
 #define CTX_HOOK_TYPES_H
 #include <pthread.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>

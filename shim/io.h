@@ -19,7 +19,9 @@
 void log_init(void);
 void net_init(void);
 
-/* Logging: fd has FD_LOG. */
+/* Logging: fd has FD_LOG.  io_caller is the return address of the write or
+ * writev hook that dispatched here (the program's call site, for {caller}). */
+extern __thread void *io_caller __attribute__((tls_model("initial-exec")));
 ssize_t log_write(int fd, const void *buf, size_t n);
 ssize_t log_writev(int fd, const struct iovec *iov, int cnt);
 void log_fd_closed(int fd);
@@ -36,5 +38,9 @@ ssize_t net_send(int fd, const void *buf, size_t n, int flags);
 ssize_t net_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a, socklen_t al);
 ssize_t net_sendmsg(int fd, const struct msghdr *msg, int flags);
 void net_fd_closed(int fd);
+
+/* Drop every family's state of FD before it is closed by a path that does
+ * not go through the close hooks (fclose, freopen: glibc closes internally). */
+void io_fd_forget(int fd);
 
 #endif

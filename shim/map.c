@@ -6,6 +6,7 @@
 #include "map.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +30,9 @@ struct src {
 	int tomb;
 };
 
-/* Build a map from N sorted entries; NULL map for N == 0. */
-static int build(const struct src *s, size_t n, struct cmap **out)
+/* Build a map from N sorted entries; NULL map for N == 0.  Into BUF (CAP
+ * bytes, never freed through cmap_unref) when BUF is given, else malloc'ed. */
+static int build_in(const struct src *s, size_t n, void *buf, size_t cap, struct cmap **out)
 {
 	size_t bytes = 0;
 	for (size_t i = 0; i < n; i++)
@@ -43,12 +45,23 @@ static int build(const struct src *s, size_t n, struct cmap **out)
 	while (nslots < 2 * n)
 		nslots *= 2;
 	size_t head = sizeof(struct cmap) + n * sizeof(struct cmap_entry) + nslots;
-	struct cmap *m = malloc(head + bytes + 2 * n);
-	if (!m) {
-		errno = ENOMEM;
-		return -1;
+	size_t total = head + bytes + 2 * n;
+	struct cmap *m;
+	if (buf) {
+		if (total > cap || ((uintptr_t)buf & 15)) {
+			errno = ENOSPC;
+			return -1;
+		}
+		m = buf;
+		atomic_init(&m->refs, 1u << 30);   /* lives as long as BUF */
+	} else {
+		m = malloc(total);
+		if (!m) {
+			errno = ENOMEM;
+			return -1;
+		}
+		atomic_init(&m->refs, 1);
 	}
-	atomic_init(&m->refs, 1);
 	m->n = (uint32_t)n;
 	m->bytes = bytes;
 	m->mask = nslots - 1;
@@ -76,6 +89,11 @@ static int build(const struct src *s, size_t n, struct cmap **out)
 	}
 	*out = m;
 	return 0;
+}
+
+static int build(const struct src *s, size_t n, struct cmap **out)
+{
+	return build_in(s, n, NULL, 0, out);
 }
 
 static int keycmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -149,15 +167,28 @@ static int entcmp(const void *a, const void *b)
 	return keycmp(x->key, x->klen, y->key, y->klen);
 }
 
-int cmap_build(const struct cmap_entry *v, size_t n, struct cmap **out)
+int cmap_build_into(const struct cmap_entry *v, size_t n, void *buf, size_t cap,
+		    struct cmap **out)
 {
 	struct src s[CMAP_MAX_ENTRIES];
 	if (n > CMAP_MAX_ENTRIES)
 		n = CMAP_MAX_ENTRIES;
 	for (size_t i = 0; i < n; i++)
 		s[i] = from_entry(&v[i]);
-	qsort(s, n, sizeof s[0], entcmp);
-	return build(s, n, out);
+	/* insertion sort: no allocation, n is small (qsort may allocate) */
+	for (size_t i = 1; i < n; i++) {
+		struct src t = s[i];
+		size_t j = i;
+		for (; j > 0 && entcmp(&s[j - 1], &t) > 0; j--)
+			s[j] = s[j - 1];
+		s[j] = t;
+	}
+	return build_in(s, n, buf, cap, out);
+}
+
+int cmap_build(const struct cmap_entry *v, size_t n, struct cmap **out)
+{
+	return cmap_build_into(v, n, NULL, 0, out);
 }
 
 void cmap_unref(struct cmap *m)

@@ -100,6 +100,11 @@ int cmap_without(const struct cmap *m, const char *key, size_t klen,
 /* A map holding the N entries of V (any order, distinct keys, N at most
  * CMAP_MAX_ENTRIES; tombstones kept).  -1 with errno ENOMEM. */
 int cmap_build(const struct cmap_entry *v, size_t n, struct cmap **out);
+/* The same, built in BUF (CAP bytes, 16-aligned) without allocating: -1 with
+ * errno ENOSPC when it does not fit.  The map lives as long as BUF; do not
+ * cmap_unref it. */
+int cmap_build_into(const struct cmap_entry *v, size_t n, void *buf, size_t cap,
+		    struct cmap **out);
 
 static inline struct cmap *cmap_ref(struct cmap *m)
 {

@@ -9,6 +9,8 @@
 #include "hooks.h"
 
 #include <dlfcn.h>
+#include <link.h>
+#include <stdint.h>
 #include <stdatomic.h>
 
 #define HOOK(name, ret, params) ret(*real_##name) params;
@@ -19,12 +21,37 @@
 #undef HOOK_VA
 #undef HOOK_LIB
 
+/* This library's loaded segments, found once: dladdr per hook scans
+ * symbol tables and cost about a millisecond per process start. */
+static uintptr_t self_lo, self_hi;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t me = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0;
+	int mine = 0;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr, z = a + ph->p_memsz;
+		lo = a < lo ? a : lo;
+		hi = z > hi ? z : hi;
+		mine |= me >= a && me < z;
+	}
+	if (!mine)
+		return 0;
+	self_lo = lo;
+	self_hi = hi;
+	return 1;
+}
+
 /* 1 if P lies in this library (our own hook, not the real function). */
 static int is_ours(void *p)
 {
-	Dl_info mine, theirs;
-	return p && dladdr((void *)&hooks_resolve, &mine) && dladdr(p, &theirs) &&
-	       mine.dli_fbase == theirs.dli_fbase;
+	if (!self_hi)
+		dl_iterate_phdr(find_self, (void *)&hooks_resolve);
+	return p && (uintptr_t)p >= self_lo && (uintptr_t)p < self_hi;
 }
 
 void *hooks_find_in(const char *lib, const char *name)

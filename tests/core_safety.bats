@@ -136,3 +136,15 @@ lib.malloc(16)'
 	[ "$one" -gt 0 ]
 	[ "$one" -eq "$many" ]
 }
+
+@test "a signal handler's log write while the thread holds a context lock neither deadlocks nor loses the line (copy, share, chain)" {
+	for m in copy share chain; do
+		run --separate-stderr env CTXSHIM_MODE=$m LD_PRELOAD="$SHIM" timeout 60 "$T/api_sigwrite"
+		assert_success
+		n=${output#done }
+		[ "$n" -gt 0 ]
+		[ "$(printf '%s\n' "$stderr" | grep -c 'tick from a signal handler$')" -eq "$n" ]
+		# decorated lines carry one of the thread's ids
+		[ "$(printf '%s\n' "$stderr" | grep -c '^\[request_id=req-[0-9]*\] tick')" -gt 0 ]
+	done
+}

@@ -1,0 +1,547 @@
+/*
+ * log_line.c: the line engine.  Program bytes go out as segments:
+ *
+ *   DECOR     a prefix, at the start of a line       (no program byte)
+ *   RAW       program bytes as they are               (1:1)
+ *   ESC       program bytes escaped (logfmt, json)    (whole escape units)
+ *   DECOR_NL  the suffix and the line's newline       (the newline's byte)
+ *
+ * queued in a small stack array and written with one writev (or one write
+ * when they fit the gather buffer), so a decorated line is one system call
+ * whenever the program wrote it with one: lines from threads never mix.
+ *
+ * The fd's line state says whether a line is open, so that a line written in
+ * pieces gets exactly one prefix, and follows what really went out.  When the
+ * kernel takes only part of what we queued (a short write), the program is
+ * told how many of *its* bytes went out; a decoration or escape cut in the
+ * middle is finished first, so the program's retry continues a clean line.
+ *
+ * Everything is on the stack (about 3 KiB): no allocation, no lock (copy
+ * mode), safe in a signal handler.
+ */
+#include "log.h"
+#include "hooks.h"
+#include "io.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+
+_Atomic uint8_t log_line_state[FDTAB_MAX];
+
+#define SEGS 32
+#define ESC_BUF 512    /* escaped output; also the gather buffer in text style */
+
+enum { SEG_RAW, SEG_ESC, SEG_DECOR, SEG_DECOR_NL };
+
+struct seg {
+	const char *in;       /* SEG_ESC: the program bytes it escapes */
+	uint32_t nin;         /* program bytes it stands for */
+	uint8_t kind;
+	uint8_t st_after;     /* line state once all of it is out */
+	uint8_t st_cut;       /* RAW: line state when only part of it is */
+	uint8_t pend;         /* ESC: UTF-8 state before it */
+};
+
+struct out {
+	int fd;
+	FILE *f;              /* stdio sink, else NULL */
+	struct log_deco deco;
+	int have_pre, have_suf, active;
+	size_t prelen, suflen;
+	struct iovec iov[SEGS];
+	struct seg seg[SEGS];
+	int n;
+	size_t escused;
+	size_t done;          /* program bytes surely out */
+	unsigned st;          /* line state after the queued segments */
+	unsigned st_done;     /* line state after what is out */
+	int err;              /* errno of a failed write, 0 */
+	int stopped;          /* a short write or an error ended this call */
+	char esc[ESC_BUF];
+	char pre[LOG_PREFIX_MAX];
+	char suf[LOG_SUFFIX_MAX + 1];
+};
+
+static int flush_stream_locked(struct out *o);
+
+/* 1 when a line starting now is decorated (the context has an entry); its
+ * prefix (perhaps empty: "{message} ...") is then in o->pre. */
+static int decorating(struct out *o)
+{
+	if (!o->have_pre) {
+		o->have_pre = 1;
+		const struct lt_fields *f = log_deco_fields(&o->deco);
+		o->active = f->ctx != NULL || f->base != NULL;
+		o->prelen = o->active ? log_deco_prefix(&o->deco, o->pre, sizeof o->pre) : 0;
+	}
+	return o->active;
+}
+
+static size_t suffix_nl(struct out *o)
+{
+	if (!o->have_suf) {
+		o->have_suf = 1;
+		o->suflen = log_deco_suffix(&o->deco, o->suf, LOG_SUFFIX_MAX);
+		o->suf[o->suflen++] = '\n';
+	}
+	return o->suflen;
+}
+
+/* ---- writing what is queued ------------------------------------------------ */
+
+/* Write all of P (the rest of a cut decoration or escape): the program does
+ * not know these bytes exist, so they must not be left half out.  A full
+ * non-blocking fd is waited for, a little. */
+static void finish(int fd, const char *p, size_t n)
+{
+	int waits = 0;
+	while (n) {
+		ssize_t r = REAL(write)(fd, p, n);
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && waits++ < 50) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			int was = log_enter();   /* poll may be someone's hook */
+			poll(&pfd, 1, 100);
+			log_leave(was);
+		} else {
+			return;   /* the fd is broken: nothing more can go out */
+		}
+	}
+}
+
+/* The kernel took R of the queued bytes: count the program's bytes among
+ * them and finish a cut decoration or escape unit. */
+static void account_short(struct out *o, size_t r)
+{
+	for (int i = 0; i < o->n; i++) {
+		struct seg *s = &o->seg[i];
+		size_t len = o->iov[i].iov_len;
+		const char *p = o->iov[i].iov_base;
+		if (r >= len) {
+			r -= len;
+			o->done += s->nin;
+			o->st_done = s->st_after;
+			continue;
+		}
+		if (s->kind == SEG_RAW) {
+			if (r) {
+				o->done += r;
+				o->st_done = s->st_cut;
+			}
+		} else if (s->kind == SEG_ESC) {
+			/* which whole units fit in r bytes, and the cut one */
+			struct lbuf b;
+			char unit[8];
+			unsigned pend = s->pend;
+			lb_init(&b, (char *)p, r);
+			size_t used = lf_escape_msg(log_cfg.style, s->in, s->nin, &pend, &b);
+			if (b.len < r) {
+				struct lbuf u;
+				lb_init(&u, unit, sizeof unit);
+				size_t one = lf_escape_msg(log_cfg.style, s->in + used, s->nin - used,
+							   &pend, &u);
+				finish(o->fd, unit + (r - b.len), u.len - (r - b.len));
+				used += one;
+			}
+			if (used) {
+				o->done += used;
+				o->st_done = LST_WITH_PEND(LST_MID | LST_DEC, pend);
+			}
+		} else if (r) {
+			finish(o->fd, p + r, len - r);
+			o->done += s->nin;
+			o->st_done = s->st_after;
+		}
+		break;
+	}
+}
+
+static int flush_stream(struct out *o)
+{
+	/* glibc's stream code calls no hook; a signal handler landing in it
+	 * may decorate its own line */
+	int was = ctx_self.in_hook;
+	ctx_self.in_hook = 0;
+	int rc = flush_stream_locked(o);
+	ctx_self.in_hook = was;
+	return rc;
+}
+
+static int flush_stream_locked(struct out *o)
+{
+	size_t total = 0;
+	for (int i = 0; i < o->n; i++)
+		total += o->iov[i].iov_len;
+	/* one fwrite: an unbuffered stderr makes it one write(2) */
+	char gather[2048];
+	if (total <= sizeof gather) {
+		size_t at = 0;
+		for (int i = 0; i < o->n; i++) {
+			memcpy(gather + at, o->iov[i].iov_base, o->iov[i].iov_len);
+			at += o->iov[i].iov_len;
+		}
+		if (REAL(fwrite_unlocked)(gather, 1, total, o->f) != total)
+			return -1;
+	} else {
+		for (int i = 0; i < o->n; i++) {
+			size_t l = o->iov[i].iov_len;
+			if (l && REAL(fwrite_unlocked)(o->iov[i].iov_base, 1, l, o->f) != l)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Write the queue.  0: all out, go on; -1: stop here (o->stopped). */
+static int flush(struct out *o)
+{
+	if (o->n == 0)
+		return 0;
+	size_t total = 0, nin = 0;
+	for (int i = 0; i < o->n; i++) {
+		total += o->iov[i].iov_len;
+		nin += o->seg[i].nin;
+	}
+	ssize_t r;
+	if (o->f) {
+		r = flush_stream(o) == 0 ? (ssize_t)total : -1;
+		if (r < 0) {
+			o->err = errno ? errno : EIO;
+			o->stopped = 1;
+			return -1;
+		}
+	} else if (o->n == 1) {
+		r = REAL(write)(o->fd, o->iov[0].iov_base, total);
+	} else if (o->escused == 0 && total <= ESC_BUF) {
+		/* one contiguous write is cheaper than writev for a short line */
+		size_t at = 0;
+		for (int i = 0; i < o->n; i++) {
+			memcpy(o->esc + at, o->iov[i].iov_base, o->iov[i].iov_len);
+			at += o->iov[i].iov_len;
+		}
+		r = REAL(write)(o->fd, o->esc, total);
+	} else {
+		r = REAL(writev)(o->fd, o->iov, o->n);
+	}
+	if (r == (ssize_t)total) {
+		o->done += nin;
+		o->st_done = o->seg[o->n - 1].st_after;
+		o->n = 0;
+		o->escused = 0;
+		return 0;
+	}
+	if (r < 0)
+		o->err = errno;
+	else
+		account_short(o, (size_t)r);
+	o->stopped = 1;
+	return -1;
+}
+
+/* ---- queueing ------------------------------------------------------------------ */
+
+static int room(struct out *o, int segs)
+{
+	return o->n + segs <= SEGS || flush(o) == 0;
+}
+
+static void push(struct out *o, const char *p, size_t len, size_t nin, int kind,
+		 unsigned st_after, unsigned st_cut)
+{
+	struct seg *s = &o->seg[o->n];
+	o->iov[o->n].iov_base = (void *)p;
+	o->iov[o->n].iov_len = len;
+	s->in = p;
+	s->nin = (uint32_t)nin;
+	s->kind = (uint8_t)kind;
+	s->st_after = (uint8_t)st_after;
+	s->st_cut = (uint8_t)st_cut;
+	s->pend = 0;
+	o->n++;
+	o->st = st_after;
+}
+
+/* Queue the message bytes P[0..LEN) of a decorated line, escaped. */
+static int push_escaped(struct out *o, const char *p, size_t len)
+{
+	while (len) {
+		if (!room(o, 2))
+			return -1;
+		if (ESC_BUF - o->escused < 8 && (flush(o) < 0))
+			return -1;
+		struct lbuf b;
+		unsigned pend = LST_PEND(o->st), pend0 = pend;
+		lb_init(&b, o->esc + o->escused, ESC_BUF - o->escused);
+		size_t used = lf_escape_msg(log_cfg.style, p, len, &pend, &b);
+		if (used == 0) {
+			if (flush(o) < 0)
+				return -1;
+			continue;
+		}
+		unsigned st = LST_WITH_PEND(LST_MID | LST_DEC, pend);
+		push(o, o->esc + o->escused, b.len, used, SEG_ESC, st, st);
+		o->seg[o->n - 1].in = p;
+		o->seg[o->n - 1].pend = (uint8_t)pend0;
+		o->escused += b.len;
+		p += used;
+		len -= used;
+	}
+	return 0;
+}
+
+/* Queue one slice of the program's bytes. */
+static int push_slice(struct out *o, const char *p, size_t len)
+{
+	int style = log_cfg.style;
+	while (len) {
+		if (!(o->st & LST_MID) && *p == '\n') {
+			/* an empty line carries no message: left as it is */
+			if (!room(o, 1))
+				return -1;
+			push(o, p, 1, 1, SEG_RAW, 0, 0);
+			p++;
+			len--;
+			continue;
+		}
+		if (!(o->st & LST_MID)) {
+			if (!decorating(o)) {
+				o->st = LST_MID;
+			} else if (o->prelen) {
+				if (!room(o, 1))
+					return -1;
+				push(o, o->pre, o->prelen, 0, SEG_DECOR, LST_MID | LST_DEC, 0);
+			} else {
+				o->st = LST_MID | LST_DEC;   /* the template starts with {message} */
+			}
+		}
+		const char *nl = memchr(p, '\n', len);
+		size_t mlen = nl ? (size_t)(nl - p) : len;
+		int dec = (o->st & LST_DEC) != 0;
+		if (dec && style != LF_TEXT) {
+			if (push_escaped(o, p, mlen) < 0)
+				return -1;
+		} else if (dec && log_cfg.has_suffix) {
+			if (mlen) {
+				if (!room(o, 1))
+					return -1;
+				push(o, p, mlen, mlen, SEG_RAW, LST_MID | LST_DEC, LST_MID | LST_DEC);
+			}
+		} else {
+			size_t take = mlen + (nl ? 1 : 0);
+			unsigned cur = o->st & (LST_MID | LST_DEC);
+			if (!room(o, 1))
+				return -1;
+			push(o, p, take, take, SEG_RAW, nl ? 0 : cur, cur);
+			p += take;
+			len -= take;
+			continue;
+		}
+		p += mlen;
+		len -= mlen;
+		if (nl) {
+			size_t sl = suffix_nl(o);
+			if (!room(o, 1))
+				return -1;
+			push(o, o->suf, sl, 1, SEG_DECOR_NL, 0, 0);
+			p++;
+			len--;
+		}
+	}
+	return 0;
+}
+
+/* Run the engine over IN; o->done and o->st_done say what went out. */
+static void run(struct out *o, const struct iovec *in, int cnt)
+{
+	for (;;) {
+		unsigned st_round = o->st_done;
+		o->n = 0;
+		o->escused = 0;
+		o->stopped = 0;
+		o->st = o->st_done;
+		int ok = 1;
+		size_t skip = o->done;
+		for (int i = 0; i < cnt && ok; i++) {
+			const char *p = in[i].iov_base;
+			size_t len = in[i].iov_len;
+			if (skip >= len) {
+				skip -= len;
+				continue;
+			}
+			ok = push_slice(o, p + skip, len - skip) == 0;
+			skip = 0;
+		}
+		if (ok)
+			flush(o);
+		/* A short write that only finished a decoration put out none of
+		 * the program's bytes: go on from the new state rather than
+		 * answer 0.  Each such round moved the state, so this ends. */
+		if (!o->stopped || o->done || o->err || o->st_done == st_round)
+			break;
+	}
+}
+
+static void out_init(struct out *o, int fd, FILE *f, int level, void *caller)
+{
+	o->fd = fd;
+	o->f = f;
+	o->have_pre = o->have_suf = 0;
+	o->done = 0;
+	o->err = 0;
+	o->st_done = log_state(fd);
+	log_deco_begin(&o->deco, level, caller, f != NULL);
+}
+
+ssize_t log_out_fd(int fd, const struct iovec *in, int cnt, size_t total, int level,
+		   void *caller)
+{
+	struct out o;
+	(void)total;
+	out_init(&o, fd, NULL, level, caller);
+	run(&o, in, cnt);
+	log_deco_end(&o.deco);
+	log_set_state(fd, o.st_done);
+	if (o.done == 0 && o.err) {
+		errno = o.err;
+		return -1;
+	}
+	return (ssize_t)o.done;
+}
+
+int log_out_stream(FILE *f, int fd, const struct iovec *in, int cnt, int level, void *caller)
+{
+	struct out o;
+	out_init(&o, fd, f, level, caller);
+	run(&o, in, cnt);
+	log_deco_end(&o.deco);
+	log_set_state(fd, o.st_done);
+	if (o.err) {
+		errno = o.err;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- write(2) and writev(2) on log fds (io.h) ----------------------------------- */
+
+size_t log_line_prefix(int level, void *caller, int safe, char *out, size_t cap)
+{
+	size_t n = log_cached_prefix(level, out, cap);
+	if (n != (size_t)-1)
+		return n;
+	struct log_deco d;
+	log_deco_begin(&d, level, caller, safe);
+	n = log_deco_prefix(&d, out, cap);
+	log_deco_end(&d);
+	return n;
+}
+
+#define FAST_MAX 1024
+
+/* The usual case: one whole line written at a line start, in a style that
+ * puts nothing after the message.  Prefix and line go out in one write
+ * from one buffer.  Returns the program's bytes, -1, or -2 when only the
+ * prefix went out (the engine goes on from there). */
+static __attribute__((noinline)) ssize_t fast_line(int fd, const char *buf, size_t n)
+{
+	char out[LOG_PREFIX_MAX + FAST_MAX];
+	size_t pl = log_cached_prefix(log_cfg.line_level, out, LOG_PREFIX_MAX);
+	if (unlikely(pl == (size_t)-1))
+		pl = log_line_prefix(log_cfg.line_level, io_caller, 0, out, LOG_PREFIX_MAX);
+	memcpy(out + pl, buf, n);
+	ssize_t r = REAL(write)(fd, out, pl + n);
+	if (likely(r == (ssize_t)(pl + n)))
+		return (ssize_t)n;   /* errno untouched: nothing here sets it */
+	if (r < 0)
+		return -1;
+	if ((size_t)r < pl) {
+		KEEP_ERRNO;
+		finish(fd, out + r, pl - (size_t)r);
+		RESTORE_ERRNO;
+		r = (ssize_t)pl;
+	}
+	log_set_state(fd, LST_MID | LST_DEC);
+	return (size_t)r == pl ? -2 : r - (ssize_t)pl;
+}
+
+/* Everything but the fast case. */
+static __attribute__((noinline)) ssize_t write_slow(int fd, const void *buf, size_t n)
+{
+	if (unlikely(n == 0 || n > SSIZE_MAX || !buf))
+		return REAL(write)(fd, buf, n);
+	if (!(log_state(fd) & LST_DEC) && !log_has_context()) {
+		/* nothing to add: only follow the line state */
+		ssize_t r = REAL(write)(fd, buf, n);
+		if (r > 0)
+			log_note_plain(fd, ((const char *)buf)[r - 1]);
+		return r;
+	}
+	/* No recursion guard here: the engine keeps all its state on the
+	 * stack, so a signal handler's write that lands in the middle of
+	 * ours is decorated too. */
+	KEEP_ERRNO;
+	struct iovec v = { (void *)buf, n };
+	ssize_t r = log_out_fd(fd, &v, 1, n, log_cfg.line_level, io_caller);
+	if (r >= 0)
+		RESTORE_ERRNO;
+	return r;
+}
+
+ssize_t log_write(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	/* The common case: one whole line at a line start. */
+	if (likely(log_cfg.fast_lines) && n - 1 < FAST_MAX && p && p[n - 1] == '\n' &&
+	    p[0] != '\n' && log_state(fd) == 0 && log_has_context() &&
+	    (n == 1 || !memchr(p, '\n', n - 1))) {
+		ssize_t r = fast_line(fd, p, n);
+		if (likely(r != -2))
+			return r;
+		/* only the prefix is out: the engine goes on */
+	}
+	return write_slow(fd, buf, n);
+}
+
+ssize_t log_writev(int fd, const struct iovec *iov, int cnt)
+{
+	size_t total = 0;
+	if (unlikely(!iov || cnt <= 0 || cnt > IOV_MAX))
+		return REAL(writev)(fd, iov, cnt);
+	for (int i = 0; i < cnt; i++) {
+		if (iov[i].iov_len > SSIZE_MAX - total || (!iov[i].iov_base && iov[i].iov_len))
+			return REAL(writev)(fd, iov, cnt);   /* the kernel's EINVAL/EFAULT */
+		total += iov[i].iov_len;
+	}
+	if (total == 0)
+		return REAL(writev)(fd, iov, cnt);
+	if (!(log_state(fd) & LST_DEC) && !log_has_context()) {
+		ssize_t r = REAL(writev)(fd, iov, cnt);
+		if (r > 0) {
+			size_t at = (size_t)r - 1;
+			for (int i = 0; i < cnt; i++) {
+				if (at < iov[i].iov_len) {
+					log_note_plain(fd, ((const char *)iov[i].iov_base)[at]);
+					break;
+				}
+				at -= iov[i].iov_len;
+			}
+		}
+		return r;
+	}
+	KEEP_ERRNO;
+	ssize_t r = log_out_fd(fd, iov, cnt, total, log_cfg.line_level, io_caller);
+	if (r >= 0)
+		RESTORE_ERRNO;
+	return r;
+}
+
+void log_fd_closed(int fd)
+{
+	log_set_state(fd, 0);
+}

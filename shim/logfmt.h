@@ -1,0 +1,96 @@
+/*
+ * logfmt.h: the byte-level pieces of a decorated log line, as pure functions
+ * (no globals, no allocation, no locks: the write path may run in a signal
+ * handler).  Escapers for each output style, UTF-8 checking, ISO 8601 time,
+ * syslog level names and the glob matcher of the file: sink.
+ */
+#ifndef CTX_LOGFMT_H
+#define CTX_LOGFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A bounded output buffer.  Bytes past CAP are counted in LEN but not
+ * stored, so LEN > CAP means "did not fit" and a caller can roll back by
+ * restoring an earlier LEN. */
+struct lbuf {
+	char *p;
+	size_t cap;
+	size_t len;
+};
+
+static inline void lb_init(struct lbuf *b, char *p, size_t cap)
+{
+	b->p = p;
+	b->cap = cap;
+	b->len = 0;
+}
+
+static inline void lb_put(struct lbuf *b, const char *s, size_t n)
+{
+	if (b->len < b->cap) {
+		size_t room = b->cap - b->len;
+		__builtin_memcpy(b->p + b->len, s, n < room ? n : room);
+	}
+	b->len += n;
+}
+
+static inline void lb_putc(struct lbuf *b, char c)
+{
+	if (b->len < b->cap)
+		b->p[b->len] = c;
+	b->len++;
+}
+
+static inline int lb_ok(const struct lbuf *b)
+{
+	return b->len <= b->cap;
+}
+
+/* Output styles. */
+enum { LF_TEXT = 0, LF_LOGFMT = 1, LF_JSON = 2 };
+
+/* Length of the valid UTF-8 sequence at S (1-4), or 0 if S[0..N) does not
+ * start with one.  *TRUNC is set when the bytes are a valid but incomplete
+ * start of a sequence cut by the end of the buffer. */
+size_t lf_utf8_seq(const unsigned char *s, size_t n, int *trunc);
+
+/* A context value in text style: control characters, backslash and the
+ * Unicode line separators (U+0085, U+2028, U+2029) become \n, \t, \\, \xNN,
+ * \u2028 ...; everything else is copied.  A value can never end a line. */
+void lf_text_value(struct lbuf *b, const char *s, size_t n);
+
+/* A logfmt value: bare when it can be, else double-quoted with \" \\ \n \r
+ * \t \u00XX escapes; invalid UTF-8 becomes \ufffd.  Empty: nothing. */
+void lf_logfmt_value(struct lbuf *b, const char *s, size_t n);
+
+/* The inside of a JSON string: \" \\ \b \f \n \r \t, \u00XX for other control
+ * characters and DEL, \u2028/\u2029, \ufffd for each invalid UTF-8 byte. */
+void lf_json_string(struct lbuf *b, const char *s, size_t n);
+
+/* An RFC 5424 PARAM-VALUE: '"', '\' and ']' backslash-escaped, control
+ * characters as \xNN, invalid UTF-8 as U+FFFD. */
+void lf_sd_value(struct lbuf *b, const char *s, size_t n);
+
+/* Escape message bytes for STYLE (LF_JSON or LF_LOGFMT, the inside of a
+ * quoted string), streaming: whole escape units only, as many as fit in B.
+ * *PEND carries UTF-8 continuation bytes still expected from a previous
+ * piece (in: leading ones are copied; out: an incomplete sequence at the end
+ * was copied and that many are expected).  Returns input bytes consumed. */
+size_t lf_escape_msg(int style, const char *in, size_t n, unsigned *pend, struct lbuf *b);
+
+/* "YYYY-MM-DDTHH:MM:SS.mmm" and "Z" (UTC) or "+hh:mm" for OFF_MIN minutes
+ * east of UTC.  Writes at most 29 bytes plus a NUL; returns the length. */
+size_t lf_iso8601(char *out, int64_t ms, int off_min, int utc);
+
+/* Syslog levels 0 (emerg) .. 7 (debug). */
+const char *lf_level_name(int level);
+/* A level name (emerg alert crit error warning notice info debug, and the
+ * aliases panic err warn critical) or digit, any case; -1 if not one. */
+int lf_level_parse(const char *s);
+
+/* 1 if S matches the shell glob PAT: '*' any bytes ('/' included), '?' one
+ * byte, [abc] [a-z] [!a] classes, '\' quotes the next byte. */
+int lf_glob(const char *pat, const char *s);
+
+#endif
