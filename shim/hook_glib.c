@@ -94,6 +94,9 @@ struct frame {
 };
 static __thread struct frame frames[FRAMES] CTX_TLS;
 static __thread int nframes CTX_TLS;
+/* Past FRAMES nested runs: no context switch, but a once-function must
+ * still be called as one. */
+static __thread struct gw *unframed CTX_TLS;
 
 static void gw_ref(gpointer p)
 {
@@ -106,6 +109,8 @@ static void gw_ref(gpointer p)
 		f->depth = gl.main_depth();
 		f->got = 0;
 		f->token = loop_enter(w->ctx, &f->entered);
+	} else {
+		unframed = w;
 	}
 }
 
@@ -122,11 +127,17 @@ static void gw_get(gpointer p, GSource *src, GSourceFunc *func, gpointer *data)
 	(void)src;
 	*func = w->func;
 	*data = w->data;
-	if (w->once && nframes && frames[nframes - 1].w == w && !frames[nframes - 1].got) {
+	if (!w->once)
+		return;
+	if (unframed == w) {
+		unframed = NULL;
+	} else if (nframes && frames[nframes - 1].w == w && !frames[nframes - 1].got) {
 		frames[nframes - 1].got = 1;
-		*func = once_run;
-		*data = w;
+	} else {
+		return;       /* a lookup by user_data: the program's own pair */
 	}
+	*func = once_run;
+	*data = w;
 }
 
 static void gw_unref(gpointer p)
