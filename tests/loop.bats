@@ -169,9 +169,9 @@ vg() {
 
 # ---- GLib -----------------------------------------------------------------------
 
-@test "GLib: each callback runs in the request that registered it (timeouts every run, destroy notifies, idle siblings, once, set_callback, invoke, GTask)" {
+@test "GLib: each callback runs in the request that registered it (timeouts every run, destroy notifies, idle siblings, once, set_callback, invoke, GTask, nested loops)" {
 	with_shim "$T/glib_ctx"
-	agree "$OUT/with" 37
+	agree "$OUT/with" 40
 	run cat "$OUT/with"
 	for r in 0 1 2 3; do
 		for k in 1 2 3; do assert_line "timeout-run$k reg=req-$r ctx=req-$r"; done
@@ -185,6 +185,10 @@ vg() {
 	assert_line 'invoke-here reg=req-1 ctx=req-1'
 	assert_line 'task-thread reg=req-3 ctx=req-3'
 	assert_line 'task-done reg=req-3 ctx=req-3'
+	# A nested iteration inside a callback: inner and outer each their own.
+	assert_line 'nested-outer-before reg=req-0 ctx=req-0'
+	assert_line 'nested-inner reg=req-1 ctx=req-1'
+	assert_line 'nested-outer-after reg=req-0 ctx=req-0'
 }
 
 @test "GLib: a thread pool whose threads predate the requests runs each item in its pusher's context; sort, move_to_front and dropped items see the program's data" {

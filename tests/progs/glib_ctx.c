@@ -106,6 +106,25 @@ static gboolean on_custom(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* A nested iteration inside a callback: the inner callback sees its own
+ * request, the outer one its own again afterwards. */
+static gboolean on_inner(gpointer data)
+{
+	say("nested-inner", data);
+	done();
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_outer(gpointer data)
+{
+	say("nested-outer-before", data);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	say("nested-outer-after", data);
+	done();
+	return G_SOURCE_REMOVE;
+}
+
 static gboolean never(gpointer data)
 {
 	say("never", data);
@@ -219,6 +238,11 @@ int main(void)
 	expect(1);
 	g_timeout_add_once(1, on_timeout_once, (gpointer)req[3]);
 
+	enter(req[0]);
+	expect(2);
+	g_timeout_add_full(G_PRIORITY_HIGH, 0, on_outer, (gpointer)req[0], NULL);
+	enter(req[1]);
+	g_idle_add(on_inner, (gpointer)req[1]);
 	enter(req[0]);
 	expect(1);
 	GSource *src = g_timeout_source_new(2);
