@@ -66,9 +66,13 @@ static void resolve(void)
 int gl_ready(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static atomic_int resolved;
 	if (unlikely(!ctx_should_act()))
 		return 0;
-	pthread_once(&once, resolve);
+	if (unlikely(!atomic_load_explicit(&resolved, memory_order_acquire))) {
+		pthread_once(&once, resolve);
+		atomic_store_explicit(&resolved, 1, memory_order_release);
+	}
 	return gl.ok;
 }
 
