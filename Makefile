@@ -68,7 +68,7 @@ $(B)/tests/log_fortify: tests/progs/log_calls.c
 # Test libraries (tests/progs/lib*.c), e.g. one whose constructor runs first,
 # or a plugin loaded with dlopen (libev_plugin: linked like ev_* programs).
 $(B)/tests/lib%.so: tests/progs/lib%.c include/ctxshim.h | $(B)/tests
-	$(CC) $(CFLAGS) $(BASE) -fPIC -shared -Iinclude $< -o $@ $(call PROG_LIBS,$*)
+	$(CC) $(CFLAGS) $(BASE) -Iinclude -fPIC -shared $< -o $@ $(call PROG_LIBS,$*)
 
 # Unit tests: the pure modules under AddressSanitizer and UBSan.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -72,8 +72,9 @@ CTXSHIM__DECL int ctxshim_foreach(ctxshim_visit_fn fn, void *arg);
 CTXSHIM__DECL ctxshim_ctx_t *ctxshim_capture(void);
 
 /* Make CTX the calling thread's context, as if this thread were a child
- * started where CTX was captured.  CTX stays owned by the caller.  Returns a
- * token holding the previous context: pass it to ctxshim_detach. */
+ * started where CTX was captured (NULL: an empty context).  CTX stays owned
+ * by the caller.  Returns a token holding the previous context (NULL when it
+ * was empty): pass it to ctxshim_detach. */
 CTXSHIM__DECL ctxshim_ctx_t *ctxshim_attach(ctxshim_ctx_t *ctx);
 
 /* Restore the context saved in TOKEN (from ctxshim_attach) and free it. */

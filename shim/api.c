@@ -45,10 +45,9 @@ CTX_EXPORT ssize_t ctxshim_get(const char *key, char *buf, size_t size)
 			errno = cmap_key_valid(key, klen) ? ENOENT : EINVAL;
 		return r;
 	}
-	if (!api_ready())
-		errno = ENOENT;
-	else
-		errno = EINVAL;
+	if (!ctx_cfg.ready && api_ready() && key)
+		return ctxshim_get(key, buf, size);   /* first call, before our constructor */
+	errno = api_ready() ? EINVAL : ENOENT;
 	return -1;
 }
 
@@ -96,9 +95,9 @@ CTX_EXPORT ctxshim_ctx_t *ctxshim_capture(void)
 
 CTX_EXPORT ctxshim_ctx_t *ctxshim_attach(ctxshim_ctx_t *ctx)
 {
-	if (!api_ready() || !ctx)
+	if (!api_ready())
 		return NULL;
-	return ctx_attach(ctx);
+	return ctx_attach(ctx);   /* NULL: an empty context, with a real token */
 }
 
 CTX_EXPORT void ctxshim_detach(ctxshim_ctx_t *token)

@@ -1,28 +1,32 @@
 /*
  * childenv.h: the environment a started program gets (hook_proc.c, used by
- * hook_shell.c too).  Everything lives in the struct, on the caller's stack:
- * an exec hook may run in a vforked child and must not allocate.
+ * hook_shell.c too).  An exec hook may run in a vforked child, on a thread
+ * with a small stack, or in a signal handler: no malloc, and little stack.
+ * The common sizes fit in the struct (about 3 kB); a larger context or
+ * environment takes one anonymous mapping, freed by childenv_done (after a
+ * successful exec from a vforked child that mapping stays in the parent: a
+ * few kB, only for contexts or environments that large).
  */
 #ifndef CTX_CHILDENV_H
 #define CTX_CHILDENV_H
 
-#include "baggage.h"
-
 #include <stddef.h>
 
-#define CHILDENV_SLOTS 512     /* larger environments use an mmap'ed array */
+#define CHILDENV_SLOTS 160
+#define CHILDENV_TEXT 1536
 
 struct childenv {
-	char bag[8 + BAG_MAX_BYTES + 1];   /* "BAGGAGE=..." */
-	char preload[4096];                /* "LD_PRELOAD=..." */
+	char text[CHILDENV_TEXT];       /* "BAGGAGE=..." and "LD_PRELOAD=..." */
 	char *slots[CHILDENV_SLOTS];
-	char **mapped;                     /* when the slots were too few */
+	void *mapped;                   /* when those were too small */
 	size_t mapped_len;
 };
 
 /* The environment for a child of the calling thread, built from ENVP; ENVP
  * itself when it needs no change (or when building fails). */
 char *const *childenv_make(struct childenv *ce, char *const envp[]);
+/* 1 when ENVP needs no change for a child of the calling thread. */
+int childenv_is_right(char *const envp[]);
 /* Free what childenv_make mapped (after a failed exec or after spawning). */
 void childenv_done(struct childenv *ce);
 

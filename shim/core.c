@@ -45,6 +45,13 @@ static inline void box_unlock(struct ctx_box *b)
 	ctx_self.in_core--;
 }
 
+/* 1 when the view cannot be read now: the thread holds a box lock (a signal
+ * handler interrupted it inside the core). */
+static int view_blocked(void)
+{
+	return ctx_cfg.mode != CTX_COPY && ctx_self.in_core;
+}
+
 static pthread_key_t exit_key;
 
 int ctx_observed;
@@ -61,15 +68,17 @@ static void peek_unlock(struct ctx_thread *t)
 }
 
 /* Around every change of the calling thread's map or box pointer. */
-static inline void self_lock(void)
+static inline int self_lock(void)
 {
-	if (unlikely(ctx_observed))
+	int held = ctx_observed;   /* read once: the unlock must match */
+	if (unlikely(held))
 		peek_lock(&ctx_self);
+	return held;
 }
 
-static inline void self_unlock(void)
+static inline void self_unlock(int held)
 {
-	if (unlikely(ctx_observed))
+	if (unlikely(held))
 		peek_unlock(&ctx_self);
 }
 
@@ -119,13 +128,13 @@ static void box_unref(struct ctx_box *b)
 static void on_thread_exit(void *unused)
 {
 	(void)unused;
-	self_lock();
+	int held_ = self_lock();
 	struct cmap *m = ctx_self.map;
 	struct ctx_box *b = ctx_self.box;
 	ctx_self.map = NULL;
 	ctx_self.box = NULL;
 	ctx_self.keyed = 0;
-	self_unlock();
+	self_unlock(held_);
 	cmap_unref(m);
 	box_unref(b);
 }
@@ -154,9 +163,9 @@ static struct ctx_box *self_box(void)
 {
 	if (!ctx_self.box) {
 		struct ctx_box *b = box_new(NULL, NULL);
-		self_lock();
+		int held_ = self_lock();
 		ctx_self.box = b;
-		self_unlock();
+		self_unlock(held_);
 		if (ctx_self.box)
 			arm_exit();
 	}
@@ -184,7 +193,7 @@ int ctx_is_current(const ctxshim_ctx_t *h)
 /* What a thread holds when it runs under handle H. */
 static void install(ctxshim_ctx_t *h)
 {
-	self_lock();
+	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		ctx_self.map = cmap_ref(as_map(h));
 	} else if (ctx_cfg.mode == CTX_SHARE) {
@@ -195,7 +204,7 @@ static void install(ctxshim_ctx_t *h)
 		if (!ctx_self.box)
 			ctx_self.box = parent;  /* out of memory: share rather than lose */
 	}
-	self_unlock();
+	self_unlock(held_);
 	if (ctx_self.map || ctx_self.box)
 		arm_exit();
 }
@@ -209,7 +218,7 @@ void ctx_adopt(ctxshim_ctx_t *h)
 ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h)
 {
 	ctxshim_ctx_t *token;
-	self_lock();
+	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		token = (ctxshim_ctx_t *)ctx_self.map;
 		ctx_self.map = NULL;
@@ -217,7 +226,7 @@ ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h)
 		token = (ctxshim_ctx_t *)ctx_self.box;
 		ctx_self.box = NULL;
 	}
-	self_unlock();
+	self_unlock(held_);
 	install(h);
 	return token;
 }
@@ -226,12 +235,12 @@ void ctx_detach(ctxshim_ctx_t *token)
 {
 	struct cmap *cur_map = ctx_self.map;
 	struct ctx_box *cur_box = ctx_self.box;
-	self_lock();
+	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY)
 		ctx_self.map = (struct cmap *)token;
 	else
 		ctx_self.box = (struct ctx_box *)token;
-	self_unlock();
+	self_unlock(held_);
 	cmap_unref(cur_map);
 	box_unref(cur_box);
 	if (token)
@@ -242,12 +251,12 @@ void ctx_switch(ctxshim_ctx_t *h)
 {
 	struct cmap *old_map = ctx_self.map;
 	struct ctx_box *old_box = ctx_self.box;
-	self_lock();
+	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY)
 		ctx_self.map = cmap_ref(as_map(h));
 	else
 		ctx_self.box = box_ref((struct ctx_box *)h);
-	self_unlock();
+	self_unlock(held_);
 	if (ctx_self.map || ctx_self.box)
 		arm_exit();
 	cmap_unref(old_map);
@@ -284,6 +293,8 @@ ssize_t ctx_lookup(const char *key, size_t klen, char *buf, size_t size)
 		if (e)
 			return ctx_copy_out(e, buf, size);
 	} else {
+		if (view_blocked())
+			return -1;
 		for (struct ctx_box *b = ctx_self.box; b; b = b->parent) {
 			box_lock(b);
 			e = cmap_find(b->own, key, klen);
@@ -350,7 +361,7 @@ static int view_has(const struct cmap *m, struct ctx_box *b, const struct cmap_e
 
 /* The visible entries of a thread view: its copy-mode map M or its locked
  * box chain B, then the global entries it does not cover. */
-static void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w)
+static void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w, int global)
 {
 	for (uint32_t i = 0; m && i < m->n; i++)
 		walk_one(w, &m->e[i]);
@@ -367,7 +378,7 @@ static void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w)
 		if (ctx_cfg.mode == CTX_SHARE)
 			break;
 	}
-	const struct cmap *g = global_map();
+	const struct cmap *g = global ? global_map() : NULL;
 	for (uint32_t i = 0; g && i < g->n; i++)
 		if (!view_has(m, b, &g->e[i]))
 			walk_one(w, &g->e[i]);
@@ -376,9 +387,11 @@ static void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w)
 int ctx_visit(ctx_entry_fn fn, void *arg)
 {
 	struct walk w = { fn, arg, 0, 0 };
+	if (view_blocked())
+		return 0;
 	struct ctx_box *b = ctx_cfg.mode == CTX_COPY ? NULL : ctx_self.box;
 	chain_lock(b);
-	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w);
+	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, 1);
 	chain_unlock(b);
 	return w.n;
 }
@@ -408,7 +421,7 @@ static int view_snapshot(struct cmap *m, struct ctx_box *b, struct cmap **out)
 	struct walk w = { collect_one, &c, 0, 0 };
 	c.n = 0;
 	chain_lock(b);
-	view_visit(m, b, &w);
+	view_visit(m, b, &w, 1);
 	int r = cmap_build(c.v, c.n, out);  /* copies the strings while locked */
 	chain_unlock(b);
 	return r;
@@ -425,7 +438,7 @@ int ctx_snapshot_into(void *buf, size_t cap, struct cmap **out)
 	}
 	c.n = 0;
 	chain_lock(b);
-	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w);
+	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, 1);
 	int r = cmap_build_into(c.v, c.n, buf, cap, out);
 	chain_unlock(b);
 	return r;
@@ -433,6 +446,11 @@ int ctx_snapshot_into(void *buf, size_t cap, struct cmap **out)
 
 int ctx_snapshot(struct cmap **out)
 {
+	if (view_blocked()) {
+		*out = NULL;
+		errno = EDEADLK;
+		return -1;
+	}
 	if (ctx_cfg.mode == CTX_COPY)
 		return view_snapshot(ctx_self.map, NULL, out);
 	return view_snapshot(NULL, ctx_self.box, out);
@@ -510,31 +528,79 @@ int ctx_global_unset(const char *key, size_t klen)
 	return r;
 }
 
-static int bag_one(const struct cmap_entry *e, void *arg)
+struct bag_pass {
+	struct bag_writer *w;
+	int ids;        /* this pass adds request_id only, else all the others */
+	size_t need;    /* measuring: the bytes the members would take */
+};
+
+static int is_request_id(const struct cmap_entry *e)
 {
-	struct bag_writer *w = arg;
-	if (!(e->klen == 10 && memcmp(e->key, "request_id", 10) == 0))
-		bag_writer_add(w, e->key, e->klen, e->val, e->vlen);
-	return 0;
+	return e->klen == 10 && memcmp(e->key, "request_id", 10) == 0;
 }
 
-size_t ctx_baggage(char *buf, size_t cap)
+static int bag_one(const struct cmap_entry *e, void *arg)
+{
+	struct bag_pass *p = arg;
+	if (is_request_id(e) != p->ids)
+		return 0;
+	if (p->w)
+		bag_writer_add(p->w, e->key, e->klen, e->val, e->vlen);
+	else
+		p->need += bag_encode_member(NULL, 0, e->key, e->klen, e->val, e->vlen) + 1;
+	return p->ids;   /* there is one request_id */
+}
+
+ssize_t ctx_baggage_size(void)
+{
+	struct bag_pass p = { NULL, 1, 0 };
+	if (view_blocked()) {
+		errno = EDEADLK;
+		return -1;
+	}
+	ctx_visit(bag_one, &p);
+	p.ids = 0;
+	ctx_visit(bag_one, &p);
+	return (ssize_t)(p.need < BAG_MAX_BYTES ? p.need : BAG_MAX_BYTES);
+}
+
+ssize_t ctx_baggage(char *buf, size_t cap)
 {
 	struct bag_writer w;
-	char id[CMAP_MAX_VALUE + 1];
+	struct bag_pass p = { &w, 1, 0 };
+	if (view_blocked()) {
+		errno = EDEADLK;
+		return -1;
+	}
 	bag_writer_init(&w, buf, cap);
 	/* request_id first: if anything must be dropped, it is not the id. */
-	ssize_t n = ctx_lookup("request_id", 10, id, sizeof id);
-	if (n >= 0)
-		bag_writer_add(&w, "request_id", 10, id, (size_t)n);
-	ctx_visit(bag_one, &w);
-	return w.len;
+	ctx_visit(bag_one, &p);
+	p.ids = 0;
+	ctx_visit(bag_one, &p);
+	return (ssize_t)w.len;
 }
 
 /* ---- writes ----------------------------------------------------------- */
 
 /* Replace the map that the current thread writes to with F(map). */
-enum op { OP_SET, OP_UNSET, OP_CLEAR };
+enum op { OP_SET, OP_UNSET, OP_UNSET_OWN, OP_CLEAR };
+
+/* Whether KEY is in a view, and how many entries the view has. */
+struct seen {
+	const char *key;
+	size_t klen;
+	int found;
+	int count;
+};
+
+static int seen_one(const struct cmap_entry *e, void *arg)
+{
+	struct seen *s = arg;
+	s->count++;
+	if (e->klen == s->klen && memcmp(e->key, s->key, s->klen) == 0)
+		s->found = 1;
+	return 0;
+}
 
 static int apply(struct cmap *cur, enum op op, const char *key, size_t klen,
 		 const char *val, size_t vlen, int chain, struct cmap **out)
@@ -545,6 +611,8 @@ static int apply(struct cmap *cur, enum op op, const char *key, size_t klen,
 	case OP_UNSET:
 		if (chain)
 			return cmap_with(cur, key, klen, "", 0, 1, out);
+		return cmap_without(cur, key, klen, out);
+	case OP_UNSET_OWN:
 		return cmap_without(cur, key, klen, out);
 	case OP_CLEAR:
 		break;
@@ -560,21 +628,36 @@ static int write_op(enum op op, const char *key, size_t klen, const char *val, s
 		if (apply(ctx_self.map, op, key, klen, val, vlen, 0, &nm) < 0)
 			return -1;
 		old = ctx_self.map;
-		self_lock();
+		int held_ = self_lock();
 		ctx_self.map = nm;
-		self_unlock();
+		self_unlock(held_);
 		if (nm)
 			arm_exit();
 		cmap_unref(old);
 		return 0;
 	}
 	int chain = ctx_cfg.mode == CTX_CHAIN;
-	if (op == OP_UNSET && chain && ctx_lookup(key, klen, NULL, 0) < 0)
-		return 0;    /* nothing to hide: keep the layer small */
 	struct ctx_box *b = self_box();
 	if (!b) {
 		errno = ENOMEM;
 		return -1;
+	}
+	if (chain && op != OP_CLEAR) {
+		/* INHERITED: what the thread sees through its ancestors; VIEW:
+		 * everything it sees (neither counts the process-wide layer,
+		 * which a program's unset does not touch in any mode). */
+		struct seen inherited = { key, klen, 0, 0 }, view = { key, klen, 0, 0 };
+		struct walk wi = { seen_one, &inherited, 0, 0 }, wv = { seen_one, &view, 0, 0 };
+		chain_lock(b);
+		view_visit(NULL, b->parent, &wi, 0);
+		view_visit(NULL, b, &wv, 0);
+		chain_unlock(b);
+		if (op == OP_UNSET && !inherited.found)
+			op = OP_UNSET_OWN;    /* not inherited: no tombstone needed */
+		else if (op == OP_SET && !view.found && view.count >= CMAP_MAX_ENTRIES) {
+			errno = ENOSPC;       /* the view would hold more than 64 */
+			return -1;
+		}
 	}
 	box_lock(b);
 	int r = apply(b->own, op, key, klen, val, vlen, chain, &nm);
@@ -615,6 +698,7 @@ void ctx_fork_child(struct cmap *snap)
 {
 	ctx_ids_fork_child();
 	pthread_mutex_init(&global_lock, NULL);   /* another thread may have held it */
+	atomic_flag_clear(&ctx_self.peek);
 	if (ctx_cfg.mode == CTX_COPY) {
 		cmap_unref(snap);
 		return;

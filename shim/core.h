@@ -144,8 +144,12 @@ int ctx_snapshot_into(void *buf, size_t cap, struct cmap **out);
 int ctx_snapshot(struct cmap **out);
 
 /* Encode the current context as a Baggage value into BUF, request_id first,
- * within Baggage's limits.  Returns its length. */
-size_t ctx_baggage(char *buf, size_t cap);
+ * within Baggage's limits.  Returns its length; -1 with errno EDEADLK when
+ * the context cannot be read now (share/chain: this thread was interrupted
+ * while holding a lock of the core, e.g. exec from a signal handler). */
+ssize_t ctx_baggage(char *buf, size_t cap);
+/* The length ctx_baggage would need (at most BAG_MAX_BYTES), or -1. */
+ssize_t ctx_baggage_size(void);
 
 /* In a forked child: make the forking thread's context private to this
  * process (SNAP, from ctx_snapshot before fork, is consumed). */

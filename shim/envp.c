@@ -73,12 +73,12 @@ char *envp_preload_kv(char *buf, size_t cap, const char *cur, const char *self)
 }
 
 ssize_t envp_build(char **out, size_t cap, char *const envp[], const char *bag_kv,
-		   const char *preload_kv, const char *const carry[])
+		   int drop_bag, const char *preload_kv, const char *const carry[])
 {
 	size_t n = 0;
 #define PUT(s) do { if (n + 1 >= cap) return -1; out[n++] = (char *)(s); } while (0)
 	for (size_t i = 0; envp && envp[i]; i++) {
-		if (is_var(envp[i], "BAGGAGE", 7))
+		if ((drop_bag || bag_kv) && is_var(envp[i], "BAGGAGE", 7))
 			continue;
 		if (preload_kv && is_var(envp[i], "LD_PRELOAD", 10))
 			continue;

@@ -28,10 +28,11 @@ int envp_preload_has(const char *list, const char *self);
 char *envp_preload_kv(char *buf, size_t cap, const char *cur, const char *self);
 
 /* Fill OUT (CAP slots, including the final NULL) with ENVP's strings, where
- * BAGGAGE= is dropped and LD_PRELOAD= dropped when PRELOAD_KV is given, then
- * BAG_KV and PRELOAD_KV (when not NULL), then each CARRY string whose name
- * ENVP lacks.  Returns the number of strings, or -1 when CAP is too small. */
+ * BAGGAGE= is dropped when DROP_BAG and LD_PRELOAD= when PRELOAD_KV is given,
+ * then BAG_KV and PRELOAD_KV (when not NULL), then each CARRY string whose
+ * name ENVP lacks.  Returns the number of strings, or -1 when CAP is too
+ * small. */
 ssize_t envp_build(char **out, size_t cap, char *const envp[], const char *bag_kv,
-		   const char *preload_kv, const char *const carry[]);
+		   int drop_bag, const char *preload_kv, const char *const carry[]);
 
 #endif

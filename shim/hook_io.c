@@ -215,7 +215,8 @@ CTX_EXPORT int dup2(int old, int new)
 	/* A copy of a log fd is a log fd: a shell's `echo ... >&2` is
 	 * dup2(2, 1) and a write on 1. */
 	unsigned carry = fdtab_get(old) & FD_LOG;
-	if (likely(!fdtab_get(new) && !carry) || old == new)
+	if ((likely(!fdtab_get(new) && !carry) && !((unsigned)new < 3 && fdtab_default[new])) ||
+	    old == new)
 		return REAL(dup2)(old, new);
 	int r = REAL(dup2)(old, new);
 	if (r < 0)
@@ -236,7 +237,8 @@ CTX_EXPORT int dup3(int old, int new, int flags)
 	/* A copy of a log fd is a log fd: a shell's `echo ... >&2` is
 	 * dup2(2, 1) and a write on 1. */
 	unsigned carry = fdtab_get(old) & FD_LOG;
-	if (likely(!fdtab_get(new) && !carry) || old == new)
+	if ((likely(!fdtab_get(new) && !carry) && !((unsigned)new < 3 && fdtab_default[new])) ||
+	    old == new)
 		return REAL(dup3)(old, new, flags);
 	int r = REAL(dup3)(old, new, flags);
 	if (r < 0)

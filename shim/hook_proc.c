@@ -19,38 +19,72 @@ extern char **environ;
 
 void shell_fork_child(void);
 
+/* 1 when ENVP already gives a child everything: no context to carry, no
+ * stale BAGGAGE, the shim preloaded, every CTXSHIM_* setting present. */
+int childenv_is_right(char *const envp[])
+{
+	if (!ctx_is_empty() || envp_get(envp, "BAGGAGE"))
+		return 0;
+	if (ctx_cfg.self_path && !envp_preload_has(envp_get(envp, "LD_PRELOAD"), ctx_cfg.self_path))
+		return 0;
+	for (const char *const *c = ctx_cfg.carry; c && *c; c++) {
+		size_t len = strcspn(*c, "=");
+		int found = 0;
+		for (size_t i = 0; envp && envp[i] && !found; i++)
+			found = strncmp(envp[i], *c, len + 1) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
 char *const *childenv_make(struct childenv *ce, char *const envp[])
 {
 	const char *bag_kv = NULL, *preload_kv = NULL;
-	char *const *ctxenv = NULL;
 	int saved = errno;
 
 	ce->mapped = NULL;
-	memcpy(ce->bag, "BAGGAGE=", 8);
-	if (ctx_baggage(ce->bag + 8, sizeof ce->bag - 8) > 0)
-		bag_kv = ce->bag;
+	if (childenv_is_right(envp))
+		return envp;
+
+	/* Measure: the Baggage, the LD_PRELOAD string, the array. */
+	ssize_t bag = ctx_baggage_size();   /* -1: unreadable now, keep BAGGAGE */
 	const char *self = ctx_cfg.self_path;
 	const char *cur = envp_get(envp, "LD_PRELOAD");
-	if (self && !envp_preload_has(cur, self))
-		preload_kv = envp_preload_kv(ce->preload, sizeof ce->preload, cur, self);
+	size_t pre = self && !envp_preload_has(cur, self)
+		     ? 12 + (cur ? strlen(cur) : 0) + strlen(self) + 1 : 0;
+	size_t text = (bag > 0 ? 8 + (size_t)bag + 1 : 0) + pre;
+	size_t slots = envp_count(envp) + 3 + 33;
 
-	size_t need = envp_count(envp) + 3 + 33;
+	char *t = ce->text;
 	char **out = ce->slots;
-	if (need > CHILDENV_SLOTS) {
-		ce->mapped_len = need * sizeof(char *);
+	if (text > CHILDENV_TEXT || slots > CHILDENV_SLOTS) {
+		ce->mapped_len = text + slots * sizeof(char *);
 		void *p = mmap(NULL, ce->mapped_len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED) {
+			ce->mapped = NULL;
 			errno = saved;
 			return envp;
 		}
-		out = ce->mapped = p;
+		ce->mapped = p;
+		out = p;
+		t = (char *)p + slots * sizeof(char *);
 	}
-	if (envp_build(out, out == ce->slots ? CHILDENV_SLOTS : need, envp, bag_kv,
-		       preload_kv, ctx_cfg.carry) >= 0)
-		ctxenv = out;
+	if (bag > 0) {
+		memcpy(t, "BAGGAGE=", 8);
+		ssize_t n = ctx_baggage(t + 8, (size_t)bag + 1);
+		if (n > 0) {
+			bag_kv = t;
+			t += 8 + n + 1;
+		}
+	}
+	if (pre)
+		preload_kv = envp_preload_kv(t, pre, cur, self);
+	ssize_t r = envp_build(out, out == ce->slots ? CHILDENV_SLOTS : slots, envp, bag_kv,
+			       bag >= 0, preload_kv, ctx_cfg.carry);
 	errno = saved;
-	return ctxenv ? ctxenv : envp;
+	return r >= 0 ? out : envp;
 }
 
 void childenv_done(struct childenv *ce)

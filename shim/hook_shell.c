@@ -2,10 +2,10 @@
  * hook_shell.c: system, popen and pclose.
  *
  * glibc's own system() and popen() start the shell through an internal
- * posix_spawn with the process's environ, out of our reach.  When the child
- * would get the wrong context from environ, we start /bin/sh ourselves the
- * way POSIX describes (signals for system, the stream table for popen), with
- * a child environment.  Otherwise the real functions run untouched.
+ * posix_spawn with the process's environ, out of our reach.  We start
+ * /bin/sh ourselves the way POSIX describes (signals for system, the stream
+ * table for popen), with a child environment: system() only when environ
+ * would give the child the wrong context, popen() always (one stream table).
  */
 #include "childenv.h"
 #include "core.h"
@@ -21,14 +21,6 @@
 #include <sys/wait.h>
 
 extern char **environ;
-
-/* 1 when environ already gives a child the right context and preload. */
-static int environ_is_right(void)
-{
-	return ctx_is_empty() && !envp_get(environ, "BAGGAGE") &&
-	       (!ctx_cfg.self_path ||
-		envp_preload_has(envp_get(environ, "LD_PRELOAD"), ctx_cfg.self_path));
-}
 
 static int spawn_sh(pid_t *pid, const char *cmd, posix_spawn_file_actions_t *fa,
 		    posix_spawnattr_t *attr)
@@ -50,7 +42,7 @@ static struct sigaction sys_old_int, sys_old_quit;
 
 CTX_EXPORT int system(const char *cmd)
 {
-	if (!cmd || !ctx_should_act() || environ_is_right())
+	if (!cmd || !ctx_should_act() || childenv_is_right(environ))
 		return REAL(system)(cmd);
 
 	struct sigaction ign = { .sa_handler = SIG_IGN };
@@ -130,7 +122,10 @@ void shell_fork_child(void)
 
 CTX_EXPORT FILE *popen(const char *cmd, const char *mode)
 {
-	if (!cmd || !mode || !ctx_should_act() || environ_is_right())
+	/* Always ours while the shim is on, even with nothing to carry: the
+	 * streams of libc's popen and ours would not know of each other, and
+	 * each child must close the other's pipes (a pclose would hang). */
+	if (!cmd || !mode || !ctx_should_act())
 		return REAL(popen)(cmd, mode);
 	int reading = mode[0] == 'r';
 	int cloexec = strchr(mode, 'e') != NULL;

@@ -76,3 +76,18 @@ load common
 	assert_equal "$(echo $output)" "-I/opt/ctxshim/include -L/opt/ctxshim/lib -lctxshim"
 	rm -rf "$dest"
 }
+
+@test "ctxrun works with CDPATH set and rejects an empty job name" {
+	mkdir -p "$BATS_TEST_TMPDIR/cdp/scripts"
+	run env CDPATH="$BATS_TEST_TMPDIR/cdp:.:" "$CTXRUN" -s request_id=cd -- "$CTXRUN" --get request_id
+	assert_success
+	assert_output cd
+	run "$CTXRUN" --job '' -- true
+	assert_failure 2
+	assert_line --index 0 "ctxrun: --job needs a non-empty NAME"
+}
+
+@test "ctxrun's own error lines carry no context decoration" {
+	run -127 "$CTXRUN" -s request_id=abc -- /nonexistent/program
+	assert_output "ctxrun: cannot run '/nonexistent/program': No such file or directory"
+}

@@ -148,3 +148,54 @@ lib.malloc(16)'
 		[ "$(printf '%s\n' "$stderr" | grep -c '^\[request_id=req-[0-9]*\] tick')" -gt 0 ]
 	done
 }
+
+@test "a thread with a 16 kB stack starts programs by every route (copy, share, chain)" {
+	for m in copy share chain; do
+		run env CTXSHIM_MODE=$m BAGGAGE=request_id=ss LD_PRELOAD="$SHIM" timeout 30 "$T/api_edge" smallstack
+		assert_success
+		assert_output "spawned request_id=ss
+system request_id=ss
+popen request_id=ss
+spawned request_id=ss"
+	done
+}
+
+@test "popen streams opened with and without a context close independently (no pclose hang)" {
+	for m in copy share chain; do
+		run env CTXSHIM_MODE=$m LD_PRELOAD="$SHIM" timeout 20 "$T/api_edge" popenmix
+		assert_success
+		assert_output "pclose first: 0
+pclose second: 0"
+	done
+}
+
+@test "execve from a signal handler that interrupted a context change works (copy, share, chain)" {
+	for m in copy share chain; do
+		run env CTXSHIM_MODE=$m LD_PRELOAD="$SHIM" timeout 20 "$T/api_edge" sigexec
+		assert_success
+		assert_output "exec from a signal handler"
+	done
+}
+
+@test "chain mode: a thread's view holds at most 64 entries; set past it fails with ENOSPC, unset frees room" {
+	run env CTXSHIM_MODE=chain LD_PRELOAD="$SHIM" "$T/api_edge" chainfull
+	assert_success
+	assert_output "child set 4 new keys, sees 64 entries
+replace an inherited key: 0
+unset an inherited key: 0
+unset an own key: 0
+child sees 62 entries"
+}
+
+@test "attach(NULL) runs on an empty context and detach restores the caller's" {
+	for m in copy share chain; do
+		run env CTXSHIM_MODE=$m LD_PRELOAD="$SHIM" "$T/api_edge" attachnull
+		assert_output "inside -1 after mine"
+	done
+}
+
+@test "ctxshim_get from another library's constructor, before ours ran, finds the inherited value" {
+	run env LD_PRELOAD="$SHIM $T/libearlyget.so" BAGGAGE=request_id=abc /bin/true
+	assert_success
+	assert_output "early get: 3 abc"
+}

@@ -352,3 +352,15 @@ logging.basicConfig(level=logging.INFO); logging.info("via logging")' 2>"$BATS_T
 teardown() {
 	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null || true
 }
+
+@test "daemonising: close(2) then dup2(file, 2) makes fd 2 a decorated log again" {
+	f=$BATS_TEST_TMPDIR/err.log
+	run env BAGGAGE=request_id=abc LD_PRELOAD="$SHIM" python3 -c "
+import os
+fd = os.open('$f', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.close(2)
+os.dup2(fd, 2)
+os.write(2, b'hello\n')"
+	assert_success
+	assert_equal "$(cat "$f")" "[request_id=abc] hello"
+}

@@ -19,6 +19,7 @@
 
 static void die(int code, const char *what, const char *arg, int err)
 {
+	ctxshim_clear();   /* our own message: no context decoration on it */
 	fprintf(stderr, "ctxrun: %s '%.200s'%s%s\n", what, arg, err ? ": " : "",
 		err ? strerror(err) : "");
 	exit(code);

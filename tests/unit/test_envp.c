@@ -29,7 +29,7 @@ int main(void)
 		   "LD_PRELOAD=/s/libctxshim.so");
 	EXPECT(envp_preload_kv(pre, 10, NULL, "/s/libctxshim.so") == NULL);
 
-	ssize_t n = envp_build(out, 16, env, "BAGGAGE=request_id=1", pre, carry);
+	ssize_t n = envp_build(out, 16, env, "BAGGAGE=request_id=1", 1, pre, carry);
 	EXPECT(n == 6);
 	EXPECT_STR(out[0], "PATH=/bin");
 	EXPECT_STR(out[1], "HOME=/h");
@@ -40,14 +40,18 @@ int main(void)
 	EXPECT(out[n] == NULL);
 
 	/* No context: a stale BAGGAGE is dropped, LD_PRELOAD kept when not replaced. */
-	n = envp_build(out, 16, env, NULL, NULL, NULL);
+	n = envp_build(out, 16, env, NULL, 1, NULL, NULL);
 	EXPECT(n == 4);
 	EXPECT_STR(out[1], "LD_PRELOAD=/x/liba.so");
 	EXPECT(out[4] == NULL);
 
 	/* Too small an array fails rather than overflow. */
-	EXPECT(envp_build(out, 3, env, NULL, NULL, NULL) == -1);
+	EXPECT(envp_build(out, 3, env, NULL, 1, NULL, NULL) == -1);
+	/* BAGGAGE kept when the context could not be read (drop_bag 0). */
+	n = envp_build(out, 16, env, NULL, 0, NULL, NULL);
+	EXPECT(n == 5);
+	EXPECT_STR(out[1], "BAGGAGE=stale=1");
 	/* An empty environment. */
-	EXPECT(envp_build(out, 16, NULL, "BAGGAGE=a=1", NULL, NULL) == 1);
+	EXPECT(envp_build(out, 16, NULL, "BAGGAGE=a=1", 1, NULL, NULL) == 1);
 	UNIT_DONE("envp");
 }
