@@ -21,7 +21,8 @@ LIBFLAGS += $(shell pkg-config --cflags libuv libevent glib-2.0 2>/dev/null)
 # linked into the unit tests.
 LIB_SRCS  := $(wildcard shim/*.c)
 LIB_OBJS  := $(LIB_SRCS:shim/%.c=$(B)/obj/%.o)
-PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c shim/ptrtab.c $(wildcard shim/pure_*.c)
+PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c shim/ptrtab.c shim/http_parse.c shim/http_rx.c \
+             shim/http_tx.c $(wildcard shim/pure_*.c)
 HEADERS   := $(wildcard shim/*.h) shim/hooks.def include/ctxshim.h
 
 # Extra flags for test programs and benchmarks, by file-name prefix.
@@ -35,7 +36,7 @@ PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all lib progs check unit bats check-tsan bench demo install deps clean fuzz
+.PHONY: all lib progs check unit bats check-tsan bench demo install deps clean fuzz print-pure
 
 all: lib $(B)/ctxrun-helper
 
@@ -85,6 +86,10 @@ $(B) $(B)/obj $(B)/tests $(B)/unit $(B)/bench:
 
 deps:
 	@scripts/deps
+
+# For scripts/fuzz-short: the pure sources a fuzz target links.
+print-pure:
+	@echo $(PURE_SRCS)
 
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done

@@ -183,13 +183,6 @@ ctxshim_ctx_t *ctx_capture(void)
 	return (ctxshim_ctx_t *)box_ref(self_box());
 }
 
-int ctx_is_current(const ctxshim_ctx_t *h)
-{
-	if (ctx_cfg.mode == CTX_COPY)
-		return h == (ctx_self.map ? (const ctxshim_ctx_t *)ctx_self.map : EMPTY_HANDLE);
-	return h && h == (const ctxshim_ctx_t *)ctx_self.box;
-}
-
 /* What a thread holds when it runs under handle H. */
 static void install(ctxshim_ctx_t *h)
 {
@@ -261,6 +254,83 @@ void ctx_switch(ctxshim_ctx_t *h)
 		arm_exit();
 	cmap_unref(old_map);
 	box_unref(old_box);
+}
+
+static int ent_cmp(const struct cmap_entry *a, const struct cmap_entry *b)
+{
+	int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+	return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* The entries of M not named in SET, and SET, into V (capacity MAX), in
+ * key order when SET is sorted (then cmap_build need not sort).  Returns
+ * the count, or -1 when they do not fit. */
+static int merge(const struct cmap *m, const struct cmap_entry *set, size_t n,
+		 struct cmap_entry *v, size_t max)
+{
+	struct cmap_entry keep[CMAP_MAX_ENTRIES];
+	size_t nk = 0, k = 0, a = 0, b = 0;
+	for (uint32_t i = 0; m && i < m->n; i++) {
+		size_t j = 0;
+		while (j < n && !(set[j].klen == m->e[i].klen &&
+				  memcmp(set[j].key, m->e[i].key, set[j].klen) == 0))
+			j++;
+		if (j == n)
+			keep[nk++] = m->e[i];
+	}
+	if (nk + n > max)
+		return -1;
+	while (a < nk || b < n)
+		v[k++] = b == n || (a < nk && ent_cmp(&keep[a], &set[b]) < 0) ? keep[a++] : set[b++];
+	return (int)k;
+}
+
+ctxshim_ctx_t *ctx_derive(ctxshim_ctx_t *h, const struct cmap_entry *set, size_t n)
+{
+	struct cmap_entry v[CMAP_MAX_ENTRIES];
+	struct cmap *m = NULL;
+	int k;
+
+	if (ctx_cfg.mode == CTX_CHAIN) {
+		/* A layer of its own over H: H's later writes show through. */
+		if (n > CMAP_MAX_ENTRIES || (n && cmap_build(set, n, &m) < 0))
+			return NULL;
+		struct ctx_box *b = box_new(m, box_ref((struct ctx_box *)h));
+		if (!b) {
+			box_unref((struct ctx_box *)h);
+			cmap_unref(m);
+		}
+		return (ctxshim_ctx_t *)b;
+	}
+	if (ctx_cfg.mode == CTX_COPY) {
+		k = merge(as_map(h), set, n, v, CMAP_MAX_ENTRIES);
+		if (k < 0 || (k && cmap_build(v, (size_t)k, &m) < 0))
+			return NULL;
+		return m ? (ctxshim_ctx_t *)m : EMPTY_HANDLE;
+	}
+	/* share: a box of its own holding a copy of H's entries. */
+	struct ctx_box *hb = (struct ctx_box *)h;
+	int r = 0;
+	if (hb)
+		pthread_mutex_lock(&hb->lock);
+	k = merge(hb ? hb->own : NULL, set, n, v, CMAP_MAX_ENTRIES);
+	if (k > 0)
+		r = cmap_build(v, (size_t)k, &m);   /* copies the strings while locked */
+	if (hb)
+		pthread_mutex_unlock(&hb->lock);
+	if (k < 0 || r < 0)
+		return NULL;
+	struct ctx_box *b = box_new(m, NULL);
+	if (!b)
+		cmap_unref(m);
+	return (ctxshim_ctx_t *)b;
+}
+
+int ctx_is_current(ctxshim_ctx_t *h)
+{
+	if (ctx_cfg.mode == CTX_COPY)
+		return ctx_self.map == as_map(h);
+	return ctx_self.box == (struct ctx_box *)h;
 }
 
 void ctx_release(ctxshim_ctx_t *h)

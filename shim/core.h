@@ -91,9 +91,6 @@ static inline int ctx_is_empty(void)
 
 /* What a child inherits now (never NULL unless out of memory). */
 ctxshim_ctx_t *ctx_capture(void);
-/* 1 when ctx_capture() would now return H (no reference taken): lets a
- * re-registration from the same context skip its capture. */
-int ctx_is_current(const ctxshim_ctx_t *h);
 /* Install H as a new thread's first context; consumes H. */
 void ctx_adopt(ctxshim_ctx_t *h);
 /* Switch to H for a while (H not consumed); returns the token for detach. */
@@ -105,6 +102,16 @@ void ctx_release(ctxshim_ctx_t *h);
  * other than a thread (a connection): in share/chain modes the thread then
  * writes into H's own box; in copy mode re-capture after writing. */
 void ctx_switch(ctxshim_ctx_t *h);
+
+/* A new context of its own (a new reference; NULL when out of memory or
+ * over CMAP_MAX_ENTRIES): H's entries with the N entries of SET (distinct
+ * keys, checked by the caller; sorted by key, it costs no sort) on top.
+ * In chain mode a new layer over H,
+ * so H's later writes show through; otherwise a copy.  For contexts that
+ * belong to a connection or a request rather than a thread. */
+ctxshim_ctx_t *ctx_derive(ctxshim_ctx_t *h, const struct cmap_entry *set, size_t n);
+/* 1 when the calling thread's current context is H itself. */
+int ctx_is_current(ctxshim_ctx_t *h);
 
 /* Copy entry E's value into BUF like ctxshim_get; returns its length. */
 static inline ssize_t ctx_copy_out(const struct cmap_entry *e, char *buf, size_t size)

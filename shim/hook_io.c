@@ -43,6 +43,10 @@ WEAK ssize_t net_sendto(int fd, const void *b, size_t n, int f, const struct soc
 	return REAL(sendto)(fd, b, n, f, a, al);
 }
 WEAK ssize_t net_sendmsg(int fd, const struct msghdr *m, int f) { return REAL(sendmsg)(fd, m, f); }
+WEAK ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
+{
+	return wide ? REAL(sendfile64)(out, in, off, n) : REAL(sendfile)(out, in, off, n);
+}
 WEAK void net_fd_closed(int fd) { (void)fd; }
 
 /* The fd's bits when the shim should act on it, else 0. */
@@ -109,6 +113,21 @@ CTX_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (likely(!(watched(fd) & FD_CONN)))
 		return REAL(sendmsg)(fd, msg, flags);
 	return net_sendmsg(fd, msg, flags);
+}
+
+/* A response body sent from a file still counts in the HTTP stream. */
+CTX_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
+{
+	if (likely(!(watched(out) & FD_CONN)))
+		return REAL(sendfile)(out, in, off, n);
+	return net_sendfile(out, in, off, n, 0);
+}
+
+CTX_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t n)
+{
+	if (likely(!(watched(out) & FD_CONN)))
+		return REAL(sendfile64)(out, in, off, n);
+	return net_sendfile(out, in, off, n, 1);
 }
 
 /* ---- reads ------------------------------------------------------------ */
@@ -199,13 +218,11 @@ CTX_EXPORT int close(int fd)
 		KEEP_ERRNO;
 		forget(fd);
 		RESTORE_ERRNO;
-		int r = REAL(close)(fd);
-		int err = errno;
-		/* Not fdtab_reset: whatever gets this number next (a socket,
-		 * after close(2)) is not stderr; dup2 onto 0-2 is. */
-		fdtab_unset(fd, 0xff);
-		errno = err;
-		return r;
+		/* Nothing after the real close: from that instant another thread
+		 * may get the number (accept, open) and mark it; forget() has
+		 * already cleared what was ours, so whatever gets the number next
+		 * starts clean (dup2 onto 0-2 is what makes a log). */
+		return REAL(close)(fd);
 	}
 	return REAL(close)(fd);
 }

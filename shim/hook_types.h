@@ -1,13 +1,16 @@
 /* hook_types.h: the system headers every hook signature in hooks.def needs. */
 #ifndef CTX_HOOK_TYPES_H
 #define CTX_HOOK_TYPES_H
+#include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Event loops (issue 5): headers only; the shim never links these libraries

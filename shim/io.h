@@ -37,6 +37,8 @@ ssize_t net_writev(int fd, const struct iovec *iov, int cnt);
 ssize_t net_send(int fd, const void *buf, size_t n, int flags);
 ssize_t net_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a, socklen_t al);
 ssize_t net_sendmsg(int fd, const struct msghdr *msg, int flags);
+/* sendfile/sendfile64 (WIDE) with OUT watched; OFF is the caller's. */
+ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide);
 void net_fd_closed(int fd);
 
 /* Drop every family's state of FD before it is closed by a path that does

@@ -74,7 +74,9 @@ static int build_in(const struct src *s, size_t n, void *buf, size_t cap, struct
 		p[s[i].klen] = '\0';
 		e->key = p;
 		e->klen = (uint32_t)s[i].klen;
-		e->fp = cmap_fp(p, s[i].klen);
+		/* From the source: reading back the bytes just copied to P would
+		 * stall on store forwarding. */
+		e->fp = cmap_fp(s[i].key, s[i].klen);
 		uint32_t h = cmap_hash(e->fp, e->klen);
 		while (m->slots[h & m->mask])
 			h++;

@@ -10,6 +10,14 @@ setup() {
 	OUT=$BATS_TEST_TMPDIR
 }
 
+teardown() {
+	if [ -n "${MC_PID:-}" ]; then
+		kill "$MC_PID" 2>/dev/null
+		wait "$MC_PID" 2>/dev/null
+	fi
+	true
+}
+
 # Run PROG (with args) under the shim, output in $OUT/with; bounded.
 with_shim() {
 	timeout 120 env LD_PRELOAD="$SHIM" "$@" >"$OUT/with" 2>"$OUT/with.err"
@@ -312,4 +320,43 @@ vg() {
 		assert_success
 		refute_output --regexp 'ctx=[^-]'
 	done
+}
+
+# ---- a real program -------------------------------------------------------------
+
+@test "memcached -vv (libevent, 2 worker threads) under CTXSHIM_CONN=1: each worker's command line carries its connection's conn_id; two concurrent clients never swap ids" {
+	command -v memcached
+	PORT=$(free_port)
+	LOG=$OUT/memcached.log
+	CTXSHIM_CONN=1 CTXSHIM_LOG=stderr CTXSHIM_LOG_FORMAT='[{conn_id}] {message}' \
+		LD_PRELOAD="$SHIM" timeout 120 memcached -vv -U 0 -t 2 -u root -l 127.0.0.1 \
+		-p "$PORT" 2>"$LOG" &
+	MC_PID=$!
+	wait_port "$PORT"
+	run timeout 60 python3 "$BATS_TEST_DIRNAME/mc_clients.py" "$PORT" 50
+	assert_output OK
+	kill "$MC_PID"
+	wait "$MC_PID" || true
+	MC_PID=
+	# Every command line ("<FD set/get KEY", ">FD STORED/END/sending key")
+	# carries an id; each client's keys, and each fd, go with one id only.
+	run awk '
+		/^(\[[^]]*\] )?[<>][0-9]+ (set|get|STORED|END|sending)/ {
+			if ($1 !~ /^\[[0-9a-f]+\]$/) { print "no conn_id: " $0; bad = 1; next }
+			fd = substr($2, 2)
+			if (fd in byfd && byfd[fd] != $1) { print "fd " fd " swapped ids: " $0; bad = 1 }
+			byfd[fd] = $1
+			if ($3 == "get" || $3 == "set") {
+				c = substr($4, 1, 1)
+				if (c in byclient && byclient[c] != $1) { print "client " c " swapped: " $0; bad = 1 }
+				byclient[c] = $1
+				n[c]++
+			}
+		}
+		END {
+			if (n["a"] != 100 || n["b"] != 100) { print "commands seen: a=" n["a"] " b=" n["b"]; bad = 1 }
+			if (byclient["a"] == byclient["b"]) { print "both clients under " byclient["a"]; bad = 1 }
+			exit bad
+		}' "$LOG"
+	assert_success
 }

@@ -1,0 +1,171 @@
+/*
+ * net.h: state shared by the sockets family's files.
+ *
+ *   net_conn.c  settings, the per-fd connection table, accept/connect,
+ *               the context that follows the connection, close.
+ *   net_read.c  the read side: request parsing, each request's context.
+ *   net_http.c  the write side: following responses and outgoing requests,
+ *               adding X-Request-ID / traceparent to their heads.
+ *
+ * A connection's slot is found in O(1) by fd (net_slot).  Slots are
+ * allocated on first use of an fd number (in chunks) and never freed, so a thread still
+ * inside a read on an fd that another thread closes never touches freed
+ * memory; each open and close bumps the slot's generation, and work done for
+ * an old generation is dropped.  The slot lock is never held across a system
+ * call.
+ */
+#ifndef CTX_NET_H
+#define CTX_NET_H
+
+#include "core.h"
+#include "http_parse.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+enum { NET_NONE, NET_IN, NET_OUT };
+
+#define NET_RING 8          /* requests awaiting a response, held inline */
+#define NET_RING_MAX 256    /* ... and at most, per connection */
+#define NET_INJ_MAX 512     /* bytes of header lines the shim may add to one head */
+
+/* Process-wide settings, fixed by net_init. */
+struct net_cfg {
+	int conn;           /* CTXSHIM_CONN: watch accepted connections */
+	int http;           /* CTXSHIM_HTTP: parse the requests they carry */
+	int echo;           /* CTXSHIM_HTTP_ECHO: add the id to responses */
+	int propagate;      /* CTXSHIM_HTTP_PROPAGATE: add it to outgoing requests */
+	char idname[HTTP_NAME_MAX + 1];     /* as configured, written as is */
+	char idname_lc[HTTP_NAME_MAX + 1];  /* lowercase, for matching */
+	size_t idname_len;
+};
+extern struct net_cfg net_cfg;
+
+/* A request whose response has not ended yet. */
+struct net_req {
+	ctxshim_ctx_t *ctx;     /* its context until it becomes the connection's */
+	uint8_t applied;        /* ctx has moved to the connection */
+	uint8_t head;           /* a HEAD request: the response has no body */
+	uint8_t connect;        /* CONNECT: a 2xx response starts a tunnel */
+	uint8_t idlen;
+	char id[HTTP_ID_MAX + 1];
+};
+
+/* HTTP state, allocated when a connection first carries HTTP. */
+struct net_http {
+	unsigned ring_head, ring_len, ring_cap;
+	size_t pend_off, pend_len;   /* added bytes the kernel has not taken yet */
+	struct net_req **ring;       /* inline, or grown for deep pipelining */
+	struct net_req *inline_ring[NET_RING];
+	struct http_tx tx;      /* the messages written */
+	struct http_rx rx;      /* inbound: the requests read */
+	char pend[NET_INJ_MAX];
+};
+
+
+struct net_conn {
+	atomic_int lock;        /* net_lock; never held across a system call */
+	atomic_uint gen;        /* bumped at every open and close */
+	_Atomic uint8_t kind;   /* NET_NONE, NET_IN, NET_OUT */
+	_Atomic uint8_t rx_pass;   /* stop parsing what is read */
+	_Atomic uint8_t tx_pass;   /* stop following what is written */
+	atomic_uint ver;        /* bumped whenever base or ctx changes */
+	ctxshim_ctx_t *base;    /* in: accepting thread's context + conn_id, peer */
+	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
+	struct net_http *h;
+	struct net_req *spare;  /* a request record kept for reuse */
+} __attribute__((aligned(64)));
+
+/* The slot lock: held for a few hundred instructions at most and never
+ * across a system call, so a spin that yields is cheaper than a mutex.
+ * The recursion guard is up while it is held: a signal handler that writes
+ * to the same connection then passes straight through instead of spinning
+ * on a lock its own thread holds. */
+static inline void net_lock(struct net_conn *c)
+{
+	ctx_self.in_hook++;
+	while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
+		sched_yield();
+}
+
+static inline void net_unlock(struct net_conn *c)
+{
+	atomic_store_explicit(&c->lock, 0, memory_order_release);
+	ctx_self.in_hook--;
+}
+
+/* Before a read's system call: ask for the cache lines the parse after it
+ * will touch (a server going round many connections finds them cold). */
+static inline void net_prefetch(struct net_conn *c)
+{
+	net_lock(c);
+	struct net_http *h = c->h;
+	const void *ctx = c->ctx, *base = c->base;
+	net_unlock(c);
+	if (atomic_load_explicit(&c->rx_pass, memory_order_relaxed))
+		return;
+	if (h) {
+		__builtin_prefetch(h, 1);
+		__builtin_prefetch(&h->tx, 1);
+		__builtin_prefetch((const char *)&h->tx + 64, 1);
+		__builtin_prefetch(&h->tx.h.name, 1);
+		__builtin_prefetch(&h->rx, 1);
+		__builtin_prefetch((const char *)&h->rx + 64, 1);
+		__builtin_prefetch(&h->rx.h, 1);
+		__builtin_prefetch((const char *)&h->rx.h + 64, 1);
+	}
+	if (ctx)
+		__builtin_prefetch(ctx, 1);
+	if (base) {
+		__builtin_prefetch(base, 0);
+		__builtin_prefetch((const char *)base + 64, 0);
+	}
+}
+static inline struct cmap_entry net_entry(const char *k, const char *v, size_t vlen)
+{
+	struct cmap_entry e = { .key = k, .val = v, .klen = (uint32_t)__builtin_strlen(k),
+				.vlen = (uint32_t)vlen };
+	return e;
+}
+
+/* The slot of FD, or NULL when FD was never a connection. */
+struct net_conn *net_slot(int fd);
+
+/* With C locked: make the connection's context the calling thread's. */
+void net_enter(struct net_conn *c);
+/* Without the lock: 1 when the calling thread is in C's context already
+ * (then there is nothing to do for a read or write that is not parsed). */
+int net_already_in(struct net_conn *c);
+
+/* With C locked: the request at position I of the queue (0: oldest). */
+struct net_req *net_ring_at(struct net_conn *c, unsigned i);
+/* With C locked: the oldest request's context becomes the connection's. */
+void net_apply(struct net_conn *c, struct net_req *r);
+/* With C locked: drop the oldest request (its response ended). */
+void net_ring_pop(struct net_conn *c);
+
+/* With C locked: the HTTP state, allocated on first use (NULL: no memory). */
+struct net_http *net_http_of(struct net_conn *c);
+
+/* The write side (net_http.c).  IOV/CNT: the program's bytes; the real
+ * call is chosen by HOW. */
+enum { NET_WRITE, NET_WRITEV, NET_SEND, NET_SENDTO, NET_SENDMSG };
+struct net_call {
+	int how;
+	int flags;
+	const void *buf;                 /* write, send, sendto */
+	size_t n;
+	const struct iovec *iov;         /* writev */
+	int cnt;
+	const struct sockaddr *addr;     /* sendto */
+	socklen_t alen;
+	const struct msghdr *msg;        /* sendmsg */
+};
+ssize_t net_out(int fd, struct net_conn *c, const struct net_call *call);
+/* Finish any added line the kernel took only in part: 0, or -1 with errno
+ * when it could not be (the caller must then not write program bytes). */
+int net_flush(int fd);
+
+#endif

@@ -1,0 +1,100 @@
+#!/usr/bin/env bats
+# Requests and logging together (issues 3 and 4): the line a real server
+# logs for a request carries that request's id, the one it echoed.
+
+load common
+load net_helpers
+
+# The request_id of the decoration of the line in FILE that contains TEXT.
+logged_id() {
+	grep -F -- "$2" "$1" | sed -n 's/.*request_id=\([^] ]*\).*/\1/p'
+}
+
+# ---- python3 -m http.server: stderr -----------------------------------------
+
+@test "http.server: the access line on stderr carries the id it echoed (given and generated)" {
+	start_py CTXSHIM_LOG=stderr
+	run get -H 'X-Request-ID: abc' "http://127.0.0.1:$PYPORT/index.html?one"
+	assert_equal "$(echo "$output" | echoed)" abc
+	id=$(get "http://127.0.0.1:$PYPORT/index.html?two" | echoed)
+	[[ $id =~ ^[0-9a-f]{32}$ ]]
+	sleep 0.2
+	assert_equal "$(logged_id "$W/py.err" 'GET /index.html?one')" abc
+	assert_equal "$(logged_id "$W/py.err" 'GET /index.html?two')" "$id"
+}
+
+@test "http.server: 8 keep-alive clients x 40 requests: every access line carries its own id" {
+	start_py CTXSHIM_LOG=stderr
+	timeout 60 $PY "$CLIENTS" keepalive "$PYPORT" /index.html 8 40 >"$W/clients"
+	sleep 0.3
+	run $PY "$CLIENTS" checklog "$W/clients" "$W/py.err"
+	assert_success
+	assert_output '320 requests, 320 logged lines checked, 0 mix-ups'
+}
+
+@test "http.server: hostile ids never reach the log; their lines carry fresh ids" {
+	start_py CTXSHIM_LOG=stderr
+	run timeout 60 $PY "$CLIENTS" hostile "$PYPORT" /index.html
+	assert_success
+	sleep 0.2
+	run grep -c 'request_id=[0-9a-f]\{32\}[] ].*GET /index.html' "$W/py.err"
+	assert_output 8
+	# The only ids in the log: the fresh ones and the good one sent last.
+	run bash -c "grep -o 'request_id=[^] ]*' '$W/py.err' | sort -u | grep -Ev '^request_id=([0-9a-f]{32}|fine-1)\$'"
+	assert_output ''
+}
+
+# ---- nginx: the access log through CTXSHIM_LOG=file:... ----------------------
+
+@test "nginx: the access log line carries the id it echoed (given and generated)" {
+	start_nginx CTXSHIM_HTTP_ECHO=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	run get -H 'X-Request-ID: abc' "http://127.0.0.1:$NGPORT/index.html?one"
+	assert_equal "$(echo "$output" | echoed)" abc
+	id=$(get "http://127.0.0.1:$NGPORT/index.html?two" | echoed)
+	[[ $id =~ ^[0-9a-f]{32}$ ]]
+	sleep 0.2
+	assert_equal "$(logged_id "$W/ng/logs/access.log" 'GET /index.html?one')" abc
+	assert_equal "$(logged_id "$W/ng/logs/access.log" 'GET /index.html?two')" "$id"
+}
+
+@test "nginx: 8 keep-alive clients x 40 requests: every access line carries its own id" {
+	start_nginx CTXSHIM_HTTP_ECHO=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	timeout 60 $PY "$CLIENTS" keepalive "$NGPORT" /index.html 8 40 >"$W/clients"
+	sleep 0.3
+	run $PY "$CLIENTS" checklog "$W/clients" "$W/ng/logs/access.log"
+	assert_success
+	assert_output '320 requests, 320 logged lines checked, 0 mix-ups'
+}
+
+@test "nginx: hostile ids never reach the access log; their lines carry fresh ids" {
+	start_nginx CTXSHIM_HTTP_ECHO=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	run timeout 60 $PY "$CLIENTS" hostile "$NGPORT" /index.html
+	assert_success
+	sleep 0.2
+	run grep -c '^\[request_id=[0-9a-f]\{32\} ' "$W/ng/logs/access.log"
+	assert_output 8
+	# The only ids in the log: the fresh ones and the good one sent last.
+	run bash -c "grep -o '^\[request_id=[^] ]*' '$W/ng/logs/access.log' | sort -u | grep -Ev '^.request_id=([0-9a-f]{32}|fine-1)\$'"
+	assert_output ''
+}
+
+# ---- a protocol that is not HTTP ---------------------------------------------
+
+@test "memcached -vv: each connection's lines carry its own conn_id" {
+	port=$(free_port)
+	bg env CTXSHIM_CONN=1 CTXSHIM_LOG=stderr LD_PRELOAD="$SHIM" timeout 60 \
+		memcached -u root -U 0 -l 127.0.0.1 -p "$port" -t 2 -vv 2>"$W/mc.err"
+	wait_port "$port"
+	printf 'set a 0 0 1\r\nA\r\nget a\r\nquit\r\n' >"$W/a"
+	printf 'set b 0 0 1\r\nB\r\nget b\r\nquit\r\n' >"$W/b"
+	timeout 10 socat -t 5 - "TCP:127.0.0.1:$port" <"$W/a" >/dev/null
+	timeout 10 socat -t 5 - "TCP:127.0.0.1:$port" <"$W/b" >/dev/null
+	sleep 0.3
+	a=$(grep -F 'set a ' "$W/mc.err" | sed -n 's/.*conn_id=\([0-9a-f]*\).*/\1/p')
+	b=$(grep -F 'set b ' "$W/mc.err" | sed -n 's/.*conn_id=\([0-9a-f]*\).*/\1/p')
+	[[ $a =~ ^[0-9a-f]{16}$ ]]
+	[[ $b =~ ^[0-9a-f]{16}$ ]]
+	[ "$a" != "$b" ]
+	# The reply lines of each connection carry the same conn_id as its request.
+	assert_equal "$(grep -F 'sending key a' "$W/mc.err" | sed -n 's/.*conn_id=\([0-9a-f]*\).*/\1/p')" "$a"
+}
