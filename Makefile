@@ -13,12 +13,16 @@ WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
 BASE    := -std=gnu11 -D_GNU_SOURCE -pthread $(WARN)
 LIBFLAGS := $(BASE) -fPIC -fvisibility=hidden -ftls-model=initial-exec
+# The event-loop hooks need these libraries' headers, never their .so files:
+# a program that uses none of them must not load them.
+LIBFLAGS += $(shell pkg-config --cflags libuv libevent glib-2.0 2>/dev/null)
 
 # The library: every shim/*.c.  Pure parts (no hooks, no globals) are also
 # linked into the unit tests.
 LIB_SRCS  := $(wildcard shim/*.c)
 LIB_OBJS  := $(LIB_SRCS:shim/%.c=$(B)/obj/%.o)
-PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c shim/http_parse.c shim/http_rx.c shim/http_tx.c $(wildcard shim/pure_*.c)
+PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c shim/ptrtab.c shim/http_parse.c shim/http_rx.c \
+             shim/http_tx.c $(wildcard shim/pure_*.c)
 HEADERS   := $(wildcard shim/*.h) shim/hooks.def include/ctxshim.h
 
 # Extra flags for test programs and benchmarks, by file-name prefix.
@@ -56,15 +60,16 @@ $(B)/ctxrun-helper: shim/cli/ctxrun_helper.c include/ctxshim.h | $(B)
 	$(CC) $(CFLAGS) $(BASE) $< -o $@
 
 # Test programs know nothing of the shim (or only its header).
-$(B)/tests/%: tests/progs/%.c include/ctxshim.h | $(B)/tests
+$(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) include/ctxshim.h | $(B)/tests
 	$(CC) $(CFLAGS) $(BASE) -Iinclude $< -o $@ $(call PROG_LIBS,$*)
 
 # log_fortify is log_calls built with _FORTIFY_SOURCE (it #includes it).
 $(B)/tests/log_fortify: tests/progs/log_calls.c
 
-# Test libraries (tests/progs/lib*.c), e.g. one whose constructor runs first.
-$(B)/tests/lib%.so: tests/progs/lib%.c | $(B)/tests
-	$(CC) $(CFLAGS) $(BASE) -Iinclude -fPIC -shared $< -o $@
+# Test libraries (tests/progs/lib*.c), e.g. one whose constructor runs first,
+# or a plugin loaded with dlopen (libev_plugin: linked like ev_* programs).
+$(B)/tests/lib%.so: tests/progs/lib%.c include/ctxshim.h | $(B)/tests
+	$(CC) $(CFLAGS) $(BASE) -Iinclude -fPIC -shared $< -o $@ $(call PROG_LIBS,$*)
 
 # Unit tests: the pure modules under AddressSanitizer and UBSan.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -83,8 +83,10 @@ void hooks_resolve(void)
 #define HOOK(name, ret, params) \
 	real_##name = (ret(*) params)find_next(#name);
 #define HOOK_VA(name)
-#define HOOK_LIB(name, lib, ret, params) \
-	real_##name = (ret(*) params)hooks_find_in(lib, #name);
+/* Not here: a failing dlopen(RTLD_NOLOAD) searches the library path (about
+ * 20 us a name), and most programs load none of these libraries.  REAL_LIB
+ * resolves each on first use, when its library is certainly there. */
+#define HOOK_LIB(name, lib, ret, params)
 #include "hooks.def"
 #undef HOOK
 #undef HOOK_VA

@@ -1,0 +1,193 @@
+/*
+ * loop.c: helpers shared by the event-loop hooks (see loop.h).
+ */
+#include "loop.h"
+#include "hooks.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- which library a code address belongs to -------------------------- */
+
+/* Executable ranges seen so far, each with the library it belongs to (0 for
+ * any other object).  Appended under range_lock, read without it: an entry is
+ * complete before the count that covers it is published. */
+#define MAX_RANGES 64
+static struct loop_range ranges[MAX_RANGES];
+__thread struct loop_range loop_last[2] CTX_TLS;
+
+static void remember(const struct loop_range *r)
+{
+	loop_last[1] = loop_last[0];
+	loop_last[0] = *r;
+}
+static atomic_int nranges;
+static pthread_mutex_t range_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int classify(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (strncmp(base, "libuv.", 6) == 0)
+		return LOOP_UV;
+	if (strncmp(base, "libevent", 8) == 0)
+		return LOOP_EVENT;
+	return 0;
+}
+
+struct search {
+	uintptr_t addr;
+	struct loop_range found;
+	int ok;
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct search *s = arg;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (s->addr - lo < ph->p_memsz) {
+			s->found.lo = lo;
+			s->found.hi = lo + ph->p_memsz;
+			s->found.lib = classify(info->dlpi_name ? info->dlpi_name : "");
+			s->ok = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int slow_lookup(uintptr_t a)
+{
+	int saved = errno;
+	struct search s = { .addr = a };
+	/* Searched without our lock held: dl_iterate_phdr takes the loader's,
+	 * and a library constructor running under it may call a hook. */
+	dl_iterate_phdr(find_object, &s);
+	if (!s.ok) {
+		/* Code outside any object (generated at run time): not a library's
+		 * own call.  Remember its page so it costs this search once. */
+		s.found.lo = a & ~(uintptr_t)4095;
+		s.found.hi = s.found.lo + 4096;
+		s.found.lib = 0;
+	}
+	pthread_mutex_lock(&range_lock);
+	int n = atomic_load_explicit(&nranges, memory_order_relaxed);
+	int known = 0;
+	for (int i = 0; i < n && !known; i++)
+		known = a - ranges[i].lo < ranges[i].hi - ranges[i].lo;
+	if (!known && n < MAX_RANGES) {
+		ranges[n] = s.found;
+		atomic_store_explicit(&nranges, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&range_lock);
+	remember(&s.found);
+	errno = saved;
+	return s.found.lib;
+}
+
+int loop_internal_slow(enum loop_lib lib, uintptr_t a)
+{
+	int n = atomic_load_explicit(&nranges, memory_order_acquire);
+	for (int i = 0; i < n; i++)
+		if (a - ranges[i].lo < ranges[i].hi - ranges[i].lo) {
+			remember(&ranges[i]);
+			return ranges[i].lib == (int)lib;
+		}
+	return slow_lookup(a) == (int)lib;
+}
+
+/* ---- resolving real functions ---------------------------------------- */
+
+void *loop_sym(const char *const *libs, const char *name)
+{
+	int saved = errno;     /* a failed dlopen may set it */
+	void *p = NULL;
+	for (; *libs && !p; libs++)
+		p = hooks_find_in(*libs, name);
+	if (!p) {
+		/* Not under its usual soname (a private build): the definition
+		 * the program would have bound to without us. */
+		Dl_info mine, theirs;
+		p = dlsym(RTLD_NEXT, name);
+		if (p && dladdr((void *)&loop_sym, &mine) && dladdr(p, &theirs) &&
+		    mine.dli_fbase == theirs.dli_fbase)
+			p = NULL;
+	}
+	errno = saved;
+	return p;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+#define MAX_TABLES 8
+static struct ptrtab *tables[MAX_TABLES];
+static int ntables;
+
+struct fork_fns {
+	void (*prepare)(void), (*parent)(void), (*child)(void);
+};
+static struct fork_fns fns[MAX_TABLES];
+static int nfns;
+static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void before_fork(void)
+{
+	pthread_mutex_lock(&tables_lock);
+	for (int i = 0; i < ntables; i++)
+		ptrtab_lock_all(tables[i]);
+	for (int i = 0; i < nfns; i++)
+		if (fns[i].prepare)
+			fns[i].prepare();
+	pthread_mutex_lock(&range_lock);
+}
+
+static void after_fork(int child)
+{
+	pthread_mutex_unlock(&range_lock);
+	for (int i = nfns - 1; i >= 0; i--) {
+		void (*fn)(void) = child ? fns[i].child : fns[i].parent;
+		if (fn)
+			fn();
+	}
+	for (int i = ntables - 1; i >= 0; i--)
+		ptrtab_unlock_all(tables[i]);
+	pthread_mutex_unlock(&tables_lock);
+}
+
+static void in_parent(void) { after_fork(0); }
+static void in_child(void) { after_fork(1); }
+
+static void arm(void)
+{
+	static int armed;
+	if (!armed)
+		armed = pthread_atfork(before_fork, in_parent, in_child) == 0;
+}
+
+void loop_watch_fork(struct ptrtab *table)
+{
+	pthread_mutex_lock(&tables_lock);
+	arm();
+	if (ntables < MAX_TABLES)
+		tables[ntables++] = table;
+	pthread_mutex_unlock(&tables_lock);
+}
+
+void loop_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	pthread_mutex_lock(&tables_lock);
+	arm();
+	if (nfns < MAX_TABLES)
+		fns[nfns++] = (struct fork_fns){ prepare, parent, child };
+	pthread_mutex_unlock(&tables_lock);
+}
