@@ -30,3 +30,16 @@ wait_port() {
 	echo "nothing listens on port $1" >&2
 	return 1
 }
+
+# A directory any user can read, for what runs as another user (setpriv
+# --reuid=nobody, http.server's CGI scripts): the checkout itself may sit
+# under a private directory (mktemp -d is 0700).  Holds copies of the shim
+# and ctxctl; the caller removes it.
+world_dir() {
+	local d
+	d=$(mktemp -d /tmp/ctxshim-world.XXXXXX) || return 1
+	chmod 755 "$d"
+	cp "$SHIM" "$ROOT/scripts/ctxctl" "$d/"
+	chmod 755 "$d/libctxshim.so" "$d/ctxctl"
+	echo "$d"
+}

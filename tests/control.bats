@@ -313,15 +313,17 @@ each_worker_logged() {
 @test "another user is refused, at the directory and by SO_PEERCRED; the process is unaffected" {
 	workers 2
 	nobody="setpriv --reuid=nobody --regid=nogroup --clear-groups"
-	run $nobody "$CTXCTL" "$BG" set incident=evil
+	wd=$(world_dir)          # ctxctl where nobody can read it
+	run $nobody "$wd/ctxctl" "$BG" set incident=evil
 	assert_failure 1
 	assert_output --partial "permission denied"
 	# With CAP_DAC_OVERRIDE the modes no longer stop it: the process
 	# checks the peer's uid itself.
-	run $nobody --inh-caps=+dac_override --ambient-caps=+dac_override "$CTXCTL" "$BG" set incident=evil
+	run $nobody --inh-caps=+dac_override --ambient-caps=+dac_override "$wd/ctxctl" "$BG" set incident=evil
 	assert_failure 1
 	assert_output --partial "permission denied: uid 65534 may not control process $BG"
-	run $nobody --inh-caps=+dac_override --ambient-caps=+dac_override "$CTXCTL" "$BG" threads
+	run $nobody --inh-caps=+dac_override --ambient-caps=+dac_override "$wd/ctxctl" "$BG" threads
+	rm -rf "$wd"
 	assert_failure 1
 	run "$CTXCTL" "$BG" get
 	assert_success

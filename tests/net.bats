@@ -211,8 +211,9 @@ load net_helpers
 	EOF
 	chmod +x "$W/www/cgi-bin/call.sh"
 	chmod 755 "$W"    # http.server runs CGI scripts as nobody when root
+	wd=$(world_dir)   # ... and nobody must be able to load the shim
 	PYPORT=$(free_port)
-	(cd "$W/www" && exec env CTXSHIM_HTTP=1 CTXSHIM_HTTP_PROPAGATE=1 LD_PRELOAD="$SHIM" \
+	(cd "$W/www" && exec env CTXSHIM_HTTP=1 CTXSHIM_HTTP_PROPAGATE=1 LD_PRELOAD="$wd/libctxshim.so" \
 		timeout 60 $PY -m http.server --cgi -b 127.0.0.1 "$PYPORT" 2>"$W/py.err" >/dev/null) &
 	PIDS="$PIDS $!"
 	wait_port "$PYPORT"
@@ -220,6 +221,7 @@ load net_helpers
 	assert_success
 	assert_output ok
 	run grep -i '^x-request-id' "$W/dump"
+	rm -rf "$wd"
 	assert_output $'X-Request-ID: from-the-edge\r'
 }
 
