@@ -227,47 +227,49 @@ CTX_EXPORT int close(int fd)
 	return REAL(close)(fd);
 }
 
-CTX_EXPORT int dup2(int old, int new)
+/* dup2/dup3 concern us when NEW has bits, when NEW is one of 0-2 whose
+ * default is a log, or when OLD is a log: a copy of a log fd is a log fd
+ * (a shell's `echo ... >&2` is dup2(2, 1) and a write on 1).  Sets *CARRY. */
+static inline int dup_watched(int old, int new, unsigned *carry)
 {
-	/* A copy of a log fd is a log fd: a shell's `echo ... >&2` is
-	 * dup2(2, 1) and a write on 1. */
-	unsigned carry = fdtab_get(old) & FD_LOG;
-	if ((likely(!fdtab_get(new) && !carry) && !((unsigned)new < 3 && fdtab_default[new])) ||
-	    old == new)
-		return REAL(dup2)(old, new);
-	int r = REAL(dup2)(old, new);
-	if (r < 0)
-		return r;    /* NEW is as it was, and so are its bits */
-	/* NEW's old file is closed now; its number cannot be taken by another
-	 * thread meanwhile, since it is NEW's again. */
+	*carry = fdtab_get(old) & FD_LOG;
+	if (old == new)
+		return 0;
+	return fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new]);
+}
+
+/* After a successful dup onto NEW.  NEW's old file is closed now; its number
+ * cannot be taken by another thread meanwhile, since it is NEW's again.  (A
+ * failed dup leaves NEW as it was, and so its bits.) */
+static void dup_done(int new, unsigned carry)
+{
 	KEEP_ERRNO;
 	forget(new);
 	fdtab_reset(new);
 	if (carry)
 		fdtab_set(new, FD_LOG);
 	RESTORE_ERRNO;
+}
+
+CTX_EXPORT int dup2(int old, int new)
+{
+	unsigned carry;
+	if (likely(!dup_watched(old, new, &carry)))
+		return REAL(dup2)(old, new);
+	int r = REAL(dup2)(old, new);
+	if (r >= 0)
+		dup_done(new, carry);
 	return r;
 }
 
 CTX_EXPORT int dup3(int old, int new, int flags)
 {
-	/* A copy of a log fd is a log fd: a shell's `echo ... >&2` is
-	 * dup2(2, 1) and a write on 1. */
-	unsigned carry = fdtab_get(old) & FD_LOG;
-	if ((likely(!fdtab_get(new) && !carry) && !((unsigned)new < 3 && fdtab_default[new])) ||
-	    old == new)
+	unsigned carry;
+	if (likely(!dup_watched(old, new, &carry)))
 		return REAL(dup3)(old, new, flags);
 	int r = REAL(dup3)(old, new, flags);
-	if (r < 0)
-		return r;    /* NEW is as it was, and so are its bits */
-	/* NEW's old file is closed now; its number cannot be taken by another
-	 * thread meanwhile, since it is NEW's again. */
-	KEEP_ERRNO;
-	forget(new);
-	fdtab_reset(new);
-	if (carry)
-		fdtab_set(new, FD_LOG);
-	RESTORE_ERRNO;
+	if (r >= 0)
+		dup_done(new, carry);
 	return r;
 }
 
