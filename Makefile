@@ -13,17 +13,16 @@ WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
 BASE    := -std=gnu11 -D_GNU_SOURCE -pthread $(WARN)
 LIBFLAGS := $(BASE) -fPIC -fvisibility=hidden -ftls-model=initial-exec
-# The event-loop hooks need these libraries' headers, never their .so files:
-# a program that uses none of them must not load them.
-LIBFLAGS += $(shell pkg-config --cflags libuv libevent glib-2.0 2>/dev/null)
 
-# The library: every shim/*.c.  Pure parts (no hooks, no globals) are also
-# linked into the unit tests.
-LIB_SRCS  := $(wildcard shim/*.c)
+# The library: start-up and resolution in shim/, every layer in its folder
+# (README, "Architecture"; CONTRIBUTING.md).  shim/pure (no hooks, no
+# globals) is also linked into the unit tests and fuzz targets.
+LAYERS    := pure core io log net ctl proc loop
+LIB_SRCS  := $(filter-out shim/hooks_check.c,$(wildcard shim/*.c $(LAYERS:%=shim/%/*.c)))
 LIB_OBJS  := $(LIB_SRCS:shim/%.c=$(B)/obj/%.o)
-PURE_SRCS := shim/map.c shim/baggage.c shim/envp.c shim/ptrtab.c shim/http_parse.c shim/http_rx.c \
-             shim/http_tx.c $(wildcard shim/pure_*.c)
-HEADERS   := $(wildcard shim/*.h) shim/hooks.def include/ctxshim.h
+PURE_SRCS := $(wildcard shim/pure/*.c)
+HEADERS   := $(wildcard shim/*.h $(LAYERS:%=shim/%/*.h)) shim/hooks.def include/ctxshim.h
+INCS      := -Iinclude -Ishim $(LAYERS:%=-Ishim/%)
 
 # Extra flags for test programs and benchmarks, by file-name prefix.
 pc = $(shell pkg-config --cflags --libs $(1) 2>/dev/null)
@@ -36,11 +35,17 @@ PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all lib progs check unit bats check-tsan bench demo install deps clean fuzz print-pure
+.PHONY: all lib progs check check-layers unit bats check-tsan bench demo install deps clean fuzz print-pure print-lib
 
 all: lib $(B)/ctxrun-helper
 
-lib: $(B)/libctxshim.so
+lib: $(B)/libctxshim.so $(B)/hooks_check.o
+
+# Not linked: compiling it checks every signature in hooks.def against the
+# system's headers (hooks_check.c); fortified, so that the _chk variants are
+# declared.
+$(B)/hooks_check.o: shim/hooks_check.c shim/hooks.def shim/hook_types.h | $(B)
+	$(CC) -O2 -D_FORTIFY_SOURCE=2 $(BASE) -Ishim $(shell pkg-config --cflags libuv libevent glib-2.0 2>/dev/null) -c $< -o $@
 
 # Exported: the public API and every hook named in hooks.def, nothing else.
 $(B)/ctxshim.map: shim/hooks.def include/ctxshim.h | $(B)
@@ -49,8 +54,14 @@ $(B)/ctxshim.map: shim/hooks.def include/ctxshim.h | $(B)
 	  sed -n 's/^HOOK[A-Z_]*(\([A-Za-z0-9_]*\).*/  \1;/p' shim/hooks.def; \
 	  echo 'local: *; };'; } > $@
 
+# The event-loop families need their libraries' headers, never their .so
+# files (a program that uses none of them must not load them); only loop/
+# sees those headers.
+$(B)/obj/loop/%.o: LIBFLAGS += $(shell pkg-config --cflags libuv libevent glib-2.0 2>/dev/null)
+
 $(B)/obj/%.o: shim/%.c $(HEADERS) | $(B)/obj
-	$(CC) $(CFLAGS) $(LIBFLAGS) -c $< -o $@
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LIBFLAGS) $(INCS) -c $< -o $@
 
 $(B)/libctxshim.so: $(LIB_OBJS) $(B)/ctxshim.map
 	$(CC) $(CFLAGS) -shared -pthread -Wl,--version-script=$(B)/ctxshim.map \
@@ -74,7 +85,7 @@ $(B)/tests/lib%.so: tests/progs/lib%.c include/ctxshim.h | $(B)/tests
 # Unit tests: the pure modules under AddressSanitizer and UBSan.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HEADERS) | $(B)/unit
-	$(CC) -O1 -g $(BASE) $(SAN) -Ishim $< $(PURE_SRCS) -o $@
+	$(CC) -O1 -g $(BASE) $(SAN) -Ishim/pure $< $(PURE_SRCS) -o $@
 
 $(B)/bench/%: tests/bench/%.c include/ctxshim.h | $(B)/bench
 	$(CC) -O2 -g $(BASE) -Iinclude $< -o $@ $(call PROG_LIBS,$*)
@@ -87,9 +98,11 @@ $(B) $(B)/obj $(B)/tests $(B)/unit $(B)/bench:
 deps:
 	@scripts/deps
 
-# For scripts/fuzz-short: the pure sources a fuzz target links.
+# For scripts/fuzz-short and scripts/check-tsan: what they compile.
 print-pure:
 	@echo $(PURE_SRCS)
+print-lib:
+	@echo $(INCS) $(LIB_SRCS)
 
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done
@@ -101,8 +114,14 @@ bats: progs
 check-tsan: all
 	scripts/check-tsan
 
+# The folders' dependency graph has no cycle, and no file calls another
+# family's exported hook instead of REAL() (scripts/check-layers).
+check-layers: lib
+	scripts/check-layers $(B)/obj
+
 check: deps
 	$(MAKE) all
+	$(MAKE) check-layers
 	$(MAKE) unit
 	$(MAKE) bats
 	$(MAKE) check-tsan

@@ -12,13 +12,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Event loops (issue 5): headers only; the shim never links these libraries
- * (their functions are found at run time, in the process, when present). */
 #include <ucontext.h>
-#include <uv.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <glib.h>
+/* Optional libraries' headers (libuv, libevent, GLib) are included only by
+ * their families, in loop/ (hooks_lib.h). */
 #endif

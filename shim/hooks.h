@@ -10,12 +10,17 @@
 
 #include "hook_types.h"
 
+/* libc's functions only: an optional library's real_NAME pointers are
+ * declared in its family, through hooks_lib.h, so that its headers stay
+ * there. */
 #define HOOK(name, ret, params) extern ret(*real_##name) params;
 #define HOOK_VA(name)
-#define HOOK_LIB(name, lib, ret, params) extern ret(*real_##name) params;
+#define LIBRARY(lib, ...) extern const char *const hooks_libs_##lib[];
+#define HOOK_LIB(name, lib, ret, params)
 #include "hooks.def"
 #undef HOOK
 #undef HOOK_VA
+#undef LIBRARY
 #undef HOOK_LIB
 
 void hooks_resolve(void);
@@ -25,11 +30,6 @@ void *hooks_find_in(const char *lib, const char *name);
 
 #define REAL(name) \
 	(__builtin_expect(real_##name != NULL, 1) ? real_##name : (hooks_resolve(), real_##name))
-
-/* For HOOK_LIB functions: the library may have been dlopen'ed after start. */
-#define REAL_LIB(name, lib) \
-	(__builtin_expect(real_##name != NULL, 1) ? real_##name : \
-	 (real_##name = (__typeof__(real_##name))hooks_find_in(lib, #name)))
 
 /* Save errno on entry, restore it on every exit path we add work to. */
 #define KEEP_ERRNO int saved_errno_ = errno

@@ -23,87 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-struct ctx_config ctx_cfg;
-
 void ctx_core_init(struct cmap *initial);
-
-extern char **environ;
-
-const char *ctx_getenv(const char *name)
-{
-	/* secure_getenv is NULL for everything in a setuid/setgid process. */
-	return ctx_cfg.secure ? NULL : secure_getenv(name);
-}
-
-void ctx_warn(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int saved = errno;
-	int n = snprintf(line, sizeof line, "ctxshim: ");
-	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	if (m < 0)
-		m = 0;
-	n += m;
-	if ((size_t)n > sizeof line - 2)
-		n = sizeof line - 2;
-	line[n++] = '\n';
-	/* The raw system call: this line must not be decorated or re-enter. */
-	syscall(SYS_write, 2, line, (size_t)n);
-	errno = saved;
-}
-
-static int truthy(const char *v)
-{
-	return v && (!strcmp(v, "1") || !strcasecmp(v, "yes") ||
-		     !strcasecmp(v, "true") || !strcasecmp(v, "on"));
-}
-
-static int parse_mode(const char *v)
-{
-	if (!v || !*v || !strcmp(v, "copy"))
-		return CTX_COPY;
-	if (!strcmp(v, "share"))
-		return CTX_SHARE;
-	if (!strcmp(v, "chain"))
-		return CTX_CHAIN;
-	ctx_warn("CTXSHIM_MODE=%.32s is not copy, share or chain; using copy", v);
-	return CTX_COPY;
-}
-
-/* Where this library lives, so children can preload it too. */
-static const char *find_self(void)
-{
-	static char path[PATH_MAX];
-	Dl_info info;
-	if (dladdr((void *)&ctx_init, &info) && info.dli_fname &&
-	    strlen(info.dli_fname) < sizeof path) {
-		strcpy(path, info.dli_fname);
-		return path;
-	}
-	return NULL;
-}
-
-/* The CTXSHIM_* settings, kept so a child started with a fresh environment
- * (env -i, execle) runs under the same settings. */
-static const char *const *find_carry(void)
-{
-	static char store[4096];
-	static const char *list[33];
-	size_t used = 0, n = 0;
-	for (char **e = environ; !ctx_cfg.secure && e && *e && n < 32; e++) {
-		size_t len = strlen(*e) + 1;
-		if (strncmp(*e, "CTXSHIM_", 8) != 0 || used + len > sizeof store)
-			continue;
-		memcpy(store + used, *e, len);
-		list[n++] = store + used;
-		used += len;
-	}
-	list[n] = NULL;
-	return list;
-}
 
 struct decode_state {
 	struct cmap *m;
@@ -148,11 +68,11 @@ void ctx_init(void)
 	}
 	initializing = 1;
 	ctx_cfg.secure = getauxval(AT_SECURE) != 0;
-	ctx_cfg.disabled = truthy(ctx_getenv("CTXSHIM_DISABLE"));
+	ctx_cfg.disabled = ctx_flag(ctx_getenv("CTXSHIM_DISABLE"));
 	if (!ctx_cfg.disabled) {
-		ctx_cfg.mode = parse_mode(ctx_getenv("CTXSHIM_MODE"));
-		ctx_cfg.self_path = find_self();
-		ctx_cfg.carry = find_carry();
+		ctx_cfg.mode = ctx_parse_mode(ctx_getenv("CTXSHIM_MODE"));
+		ctx_cfg.self_path = ctx_find_self();
+		ctx_cfg.carry = ctx_find_carry();
 		ctx_core_init(initial_context());
 	}
 	hooks_resolve();

@@ -15,10 +15,12 @@
 
 #define HOOK(name, ret, params) ret(*real_##name) params;
 #define HOOK_VA(name)
-#define HOOK_LIB(name, lib, ret, params) ret(*real_##name) params;
+#define LIBRARY(lib, ...) const char *const hooks_libs_##lib[] = { __VA_ARGS__, NULL };
+#define HOOK_LIB(name, lib, ret, params)
 #include "hooks.def"
 #undef HOOK
 #undef HOOK_VA
+#undef LIBRARY
 #undef HOOK_LIB
 
 /* This library's loaded segments, found once: dladdr per hook scans
@@ -84,12 +86,14 @@ void hooks_resolve(void)
 	real_##name = (ret(*) params)find_next(#name);
 #define HOOK_VA(name)
 /* Not here: a failing dlopen(RTLD_NOLOAD) searches the library path (about
- * 20 us a name), and most programs load none of these libraries.  REAL_LIB
+ * 20 us a name), and most programs load none of these libraries.  LOOP_REAL
  * resolves each on first use, when its library is certainly there. */
+#define LIBRARY(lib, ...)
 #define HOOK_LIB(name, lib, ret, params)
 #include "hooks.def"
 #undef HOOK
 #undef HOOK_VA
+#undef LIBRARY
 #undef HOOK_LIB
 	atomic_store_explicit(&done, 1, memory_order_release);
 	busy = 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Control from outside (issue 6): each process run with CTXSHIM_CONTROL=1 opens
+# Control from outside: each process run with CTXSHIM_CONTROL=1 opens
 # a private endpoint; scripts/ctxctl lists processes, shows their threads and
 # contexts, and sets process-wide entries.  Real programs throughout.
 load common

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Logging (issue 3): lines an unmodified program writes to stderr (stdio,
+# Logging: lines an unmodified program writes to stderr (stdio,
 # err/warn/error, write/writev) carry its context; nothing else changes.
 load common
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Logging (issue 3), the file: sink: lines a program writes into files
+# Logging, the file: sink: lines a program writes into files
 # whose path matches CTXSHIM_LOG=file:GLOB carry its context, nothing else
 # does, and an fd number reused after a log file closes is clean.
 load common

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Logging (issue 3), syslog: messages reach a real syslog socket decorated,
+# Logging, syslog: messages reach a real syslog socket decorated,
 # with their priority, ident and %m intact.  Each test runs in a private
 # mount namespace where /dev is overlaid and /dev/log is a datagram socket
 # bound by the test itself, so the host's syslog is never touched.

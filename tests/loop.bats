@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Event loops (issue 5): a callback runs in the context that was current when
+# Event loops: a callback runs in the context that was current when
 # it was registered, and the loop's own context is back when it returns.
 # The programs in tests/progs print "WHAT reg=REQUEST ctx=REQUEST_ID" from
 # inside each callback: REQUEST is what the program registered it for (in its

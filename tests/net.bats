@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Connections and HTTP requests (issue 4): real servers and clients under
+# Connections and HTTP requests: real servers and clients under
 # the shim: python3 -m http.server, nginx, curl, memcached, and small
 # programs that know nothing of the shim.
 

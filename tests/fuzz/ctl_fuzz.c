@@ -1,7 +1,7 @@
 /*
  * ctl_fuzz.c: libFuzzer target for what the control endpoint does with
- * bytes a client sends: the request parser (pure_ctlreq.c) and the JSON
- * writer (pure_ctljson.c), which echoes untrusted text in error answers and
+ * bytes a client sends: the request parser (ctlreq.c) and the JSON
+ * writer (ctljson.c), which echoes untrusted text in error answers and
  * context values.
  *
  * The parser gets the input as one request line (copied to a buffer of
@@ -9,8 +9,8 @@
  * string: quoted, no raw control byte, every backslash escape well formed,
  * and every non-ASCII byte part of valid UTF-8.
  */
-#include "pure_ctljson.h"
-#include "pure_ctlreq.h"
+#include "ctljson.h"
+#include "ctlreq.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* test_ctljson.c: the control endpoint's JSON writer (shim/pure_ctljson.c). */
-#include "pure_ctljson.h"
+/* test_ctljson.c: the control endpoint's JSON writer (shim/ctljson.c). */
+#include "ctljson.h"
 #include "unit.h"
 
 /* The buffer as a C string (kept for the next EXPECT). */

@@ -1,5 +1,5 @@
-/* test_ctlreq.c: the control request parser (shim/pure_ctlreq.c). */
-#include "pure_ctlreq.h"
+/* test_ctlreq.c: the control request parser (shim/ctlreq.c). */
+#include "ctlreq.h"
 #include "unit.h"
 
 static struct ctl_req r;

@@ -1,4 +1,4 @@
-/* Unit tests of pure_logfmt.c: escapers, UTF-8, time stamps, levels, globs. */
+/* Unit tests of logfmt.c: escapers, UTF-8, time stamps, levels, globs. */
 #include "logfmt.h"
 
 #include "unit.h"

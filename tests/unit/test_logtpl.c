@@ -1,4 +1,4 @@
-/* Unit tests of pure_logtpl.c: templates, styles, structured data. */
+/* Unit tests of logtpl.c: templates, styles, structured data. */
 #include "logfmt.h"
 #include "logtpl.h"
 

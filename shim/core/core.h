@@ -1,0 +1,185 @@
+/*
+ * core.h: the context core as the hooks see it.
+ *
+ * The core owns each thread's current context and the three inheritance
+ * modes; it knows nothing of hooks.  Hook families call only what is here.
+ *
+ * A handle (ctxshim_ctx_t *) is what a child inherits: in copy mode an
+ * immutable map (a snapshot), in share and chain modes a reference to the
+ * parent's mutable box.  The mode is fixed for the life of the process.
+ */
+#ifndef CTX_CORE_H
+#define CTX_CORE_H
+
+#define CTXSHIM_BUILDING 1
+#include "ctxshim.h"
+#include "map.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CTX_EXPORT __attribute__((visibility("default")))
+#define CTX_TLS __attribute__((tls_model("initial-exec")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum ctx_mode { CTX_COPY = 0, CTX_SHARE = 1, CTX_CHAIN = 2 };
+
+/* Process-wide settings, fixed by ctx_init (config.c). */
+struct ctx_config {
+	int ready;       /* ctx_init has finished */
+	int disabled;    /* CTXSHIM_DISABLE=1: every hook passes through */
+	int mode;        /* enum ctx_mode, from CTXSHIM_MODE */
+	int secure;      /* getauxval(AT_SECURE): no variable is trusted */
+	const char *self_path;   /* this library's file, for LD_PRELOAD */
+	const char *const *carry;  /* CTXSHIM_*=... strings to pass on, NULL-ended */
+};
+extern struct ctx_config ctx_cfg;
+
+/* Idempotent; called by the constructor and by any hook that runs first. */
+void ctx_init(void);
+
+/* The variable NAME, or NULL (always NULL in a secure-execution process). */
+const char *ctx_getenv(const char *name);
+
+/* A one-line warning on stderr that bypasses every hook. */
+void ctx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The one parser of yes/no settings: 1 for "1", "yes", "true", "on" (any
+ * case), else 0. */
+int ctx_flag(const char *value);
+
+/* For start-up (settings.c): CTXSHIM_MODE, this library's path, and the
+ * CTXSHIM_* strings a child started with a fresh environment keeps. */
+int ctx_parse_mode(const char *value);
+const char *ctx_find_self(void);
+const char *const *ctx_find_carry(void);
+
+/* Per-thread hook state.  in_hook guards recursion: a hook that finds it set
+ * calls the real function and nothing else. */
+struct ctx_thread {
+	struct cmap *map;       /* copy mode: the current context (NULL: empty) */
+	struct ctx_box *box;    /* share/chain modes: the current box */
+	int in_hook;
+	int keyed;              /* the exit destructor is armed */
+	int in_core;            /* inside the core, perhaps holding a box lock */
+	atomic_flag peek;       /* held while map/box change, when observed */
+};
+extern __thread struct ctx_thread ctx_self CTX_TLS;
+
+/* The process-wide layer (set from outside, by ctxctl): every thread reads
+ * through it for keys its own context lacks.  Immutable maps, never freed:
+ * a replaced layer is kept, since a reader on another thread (or in a
+ * signal handler) may still hold it; operators change it rarely. */
+extern struct cmap *_Atomic ctx_global;
+int ctx_global_set(const char *key, size_t klen, const char *val, size_t vlen);
+int ctx_global_unset(const char *key, size_t klen);
+
+/* Set by a family that reads other threads' contexts (ctx_peek): from then
+ * on a thread changing its own context holds its peek flag meanwhile. */
+extern int ctx_observed;
+
+/* The visible context of thread T (its ctx_self), global layer included, as
+ * a new reference (NULL when empty).  T must be alive.  -1 on ENOMEM. */
+int ctx_peek(struct ctx_thread *t, struct cmap **out);
+/* Another reference on handle H (NULL stays NULL); release with
+ * ctx_release.  One atomic increment: fine under a spin lock. */
+ctxshim_ctx_t *ctx_ref(ctxshim_ctx_t *h);
+/* The visible entries of handle H (a connection's or a request's context),
+ * global layer included, as a new reference (NULL when empty); -1 ENOMEM. */
+int ctx_view(ctxshim_ctx_t *h, struct cmap **out);
+
+/* Hooks start with this: 1 when the shim should act on this call. */
+static inline int ctx_should_act(void)
+{
+	if (unlikely(!ctx_cfg.ready))
+		ctx_init();
+	return ctx_cfg.ready && !ctx_cfg.disabled && !ctx_self.in_hook;
+}
+
+/* 1 when the calling thread's context is certainly empty (cheap). */
+static inline int ctx_is_empty(void)
+{
+	return (ctx_cfg.mode == CTX_COPY ? ctx_self.map == NULL : ctx_self.box == NULL) &&
+	       atomic_load_explicit(&ctx_global, memory_order_relaxed) == NULL;
+}
+
+/* What a child inherits now (never NULL unless out of memory). */
+ctxshim_ctx_t *ctx_capture(void);
+/* Install H as a new thread's first context; consumes H. */
+void ctx_adopt(ctxshim_ctx_t *h);
+/* Switch to H for a while (H not consumed); returns the token for detach. */
+ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h);
+void ctx_detach(ctxshim_ctx_t *token);
+void ctx_release(ctxshim_ctx_t *h);
+/* Make H itself (not a child of it) the current context, releasing the
+ * previous one; H is not consumed.  For contexts that belong to something
+ * other than a thread (a connection): in share/chain modes the thread then
+ * writes into H's own box; in copy mode re-capture after writing. */
+void ctx_switch(ctxshim_ctx_t *h);
+
+/* A new context of its own (a new reference; NULL when out of memory or
+ * over CMAP_MAX_ENTRIES): H's entries with the N entries of SET (distinct
+ * keys, checked by the caller; sorted by key, it costs no sort) on top.
+ * In chain mode a new layer over H,
+ * so H's later writes show through; otherwise a copy.  For contexts that
+ * belong to a connection or a request rather than a thread. */
+ctxshim_ctx_t *ctx_derive(ctxshim_ctx_t *h, const struct cmap_entry *set, size_t n);
+/* 1 when the calling thread's current context is H itself. */
+int ctx_is_current(ctxshim_ctx_t *h);
+
+/* Copy entry E's value into BUF like ctxshim_get; returns its length. */
+static inline ssize_t ctx_copy_out(const struct cmap_entry *e, char *buf, size_t size)
+{
+	if (size) {
+		size_t n = e->vlen < size - 1 ? e->vlen : size - 1;
+		__builtin_memcpy(buf, e->val, n);
+		buf[n] = '\0';
+	}
+	return (ssize_t)e->vlen;
+}
+
+/* Set or unset a key from a counted string (checked like ctxshim_set). */
+int ctx_set_n(const char *key, size_t klen, const char *val, size_t vlen);
+/* Unset KEY (chain mode: hide it), or clear everything (KEY == NULL). */
+int ctx_unset_n(const char *key, size_t klen);
+
+/* Copy KEY's current value into BUF like ctxshim_get; no allocation, safe to
+ * call from a hook at any time (it takes box locks in share/chain modes). */
+ssize_t ctx_lookup(const char *key, size_t klen, char *buf, size_t size);
+
+/* Call FN for each visible entry of the current context (no allocation;
+ * box locks held during the walk: FN must not call back into the core).
+ * Returns the number visited; FN returning non-zero stops the walk. */
+typedef int (*ctx_entry_fn)(const struct cmap_entry *e, void *arg);
+int ctx_visit(ctx_entry_fn fn, void *arg);
+
+/* The current context flattened into BUF (CAP bytes, 16-aligned), without
+ * allocating: for code that may run in a signal handler.  -1 with errno
+ * EDEADLK when the thread is inside the core (a handler interrupted it while
+ * it held a lock: reading now would deadlock), ENOSPC when it does not fit.
+ * *OUT is NULL for an empty context; never cmap_unref it. */
+int ctx_snapshot_into(void *buf, size_t cap, struct cmap **out);
+
+/* The current context flattened into one map (a new reference, NULL when
+ * empty); -1 with errno ENOMEM. */
+int ctx_snapshot(struct cmap **out);
+
+/* Encode the current context as a Baggage value into BUF, request_id first,
+ * within Baggage's limits.  Returns its length; -1 with errno EDEADLK when
+ * the context cannot be read now (share/chain: this thread was interrupted
+ * while holding a lock of the core, e.g. exec from a signal handler). */
+ssize_t ctx_baggage(char *buf, size_t cap);
+/* The length ctx_baggage would need (at most BAG_MAX_BYTES), or -1. */
+ssize_t ctx_baggage_size(void);
+
+/* In a forked child: make the forking thread's context private to this
+ * process (SNAP, from ctx_snapshot before fork, is consumed). */
+void ctx_fork_child(struct cmap *snap);
+
+/* A fresh unique id: 32 lowercase hex digits and a NUL (ids.c). */
+void ctx_new_id(char out[33]);
+void ctx_ids_fork_child(void);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * io.c: read, write and close on file descriptors.
+ *
+ * These run on every I/O call of the program, so the common case, an fd
+ * nobody watches, is fdtab_get() and a branch before the real function.
+ * Watched fds go to their family (io.h); the close family clears the fd's
+ * bits *before* the real close, so a number reused at once by another thread
+ * never inherits stale state.
+ */
+#include "core.h"
+#include "fdtab.h"
+#include "hooks.h"
+#include "io.h"
+
+#include <errno.h>
+#include <linux/close_range.h>
+#include <sys/sendfile.h>
+
+_Atomic uint8_t fdtab[FDTAB_MAX];
+uint8_t fdtab_default[3];
+__thread void *io_caller CTX_TLS;
+
+/* ---- pass-through defaults, replaced by the families' own ------------ */
+#define WEAK __attribute__((weak))
+WEAK void log_init(void) {}
+WEAK void net_init(void) {}
+WEAK ssize_t log_write(int fd, const void *b, size_t n) { return REAL(write)(fd, b, n); }
+WEAK ssize_t log_writev(int fd, const struct iovec *v, int c) { return REAL(writev)(fd, v, c); }
+WEAK void log_fd_closed(int fd) { (void)fd; }
+WEAK ssize_t net_read(int fd, void *b, size_t n) { return REAL(read)(fd, b, n); }
+WEAK ssize_t net_readv(int fd, const struct iovec *v, int c) { return REAL(readv)(fd, v, c); }
+WEAK ssize_t net_recv(int fd, void *b, size_t n, int f) { return REAL(recv)(fd, b, n, f); }
+WEAK ssize_t net_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *al)
+{
+	return REAL(recvfrom)(fd, b, n, f, a, al);
+}
+WEAK ssize_t net_recvmsg(int fd, struct msghdr *m, int f) { return REAL(recvmsg)(fd, m, f); }
+WEAK ssize_t net_write(int fd, const void *b, size_t n) { return REAL(write)(fd, b, n); }
+WEAK ssize_t net_writev(int fd, const struct iovec *v, int c) { return REAL(writev)(fd, v, c); }
+WEAK ssize_t net_send(int fd, const void *b, size_t n, int f) { return REAL(send)(fd, b, n, f); }
+WEAK ssize_t net_sendto(int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t al)
+{
+	return REAL(sendto)(fd, b, n, f, a, al);
+}
+WEAK ssize_t net_sendmsg(int fd, const struct msghdr *m, int f) { return REAL(sendmsg)(fd, m, f); }
+WEAK ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
+{
+	return wide ? REAL(sendfile64)(out, in, off, n) : REAL(sendfile)(out, in, off, n);
+}
+WEAK void net_fd_closed(int fd) { (void)fd; }
+
+/* The fd's bits when the shim should act on it, else 0. */
+static inline unsigned watched(int fd)
+{
+	unsigned k = fdtab_get(fd);
+	if (likely(k == 0) || ctx_self.in_hook || ctx_cfg.disabled)
+		return 0;
+	return k;
+}
+
+/* ---- writes ----------------------------------------------------------- */
+
+/* The watched cases apart, so that the common path needs no stack frame:
+ * a load, a branch and a jump to the real function. */
+static __attribute__((noinline)) ssize_t write_watched(unsigned k, int fd, const void *buf,
+						       size_t n, void *caller)
+{
+	io_caller = caller;
+	return (k & FD_CONN) ? net_write(fd, buf, n) : log_write(fd, buf, n);
+}
+
+static __attribute__((noinline)) ssize_t writev_watched(unsigned k, int fd,
+							const struct iovec *iov, int cnt,
+							void *caller)
+{
+	io_caller = caller;
+	return (k & FD_CONN) ? net_writev(fd, iov, cnt) : log_writev(fd, iov, cnt);
+}
+
+CTX_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	unsigned k = watched(fd);
+	if (likely(!k))
+		return REAL(write)(fd, buf, n);
+	return write_watched(k, fd, buf, n, __builtin_return_address(0));
+}
+
+CTX_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	unsigned k = watched(fd);
+	if (likely(!k))
+		return REAL(writev)(fd, iov, cnt);
+	return writev_watched(k, fd, iov, cnt, __builtin_return_address(0));
+}
+
+CTX_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(send)(fd, buf, n, flags);
+	return net_send(fd, buf, n, flags);
+}
+
+CTX_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
+			  __CONST_SOCKADDR_ARG a, socklen_t al)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(sendto)(fd, buf, n, flags, a, al);
+	return net_sendto(fd, buf, n, flags, a.__sockaddr__, al);
+}
+
+CTX_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(sendmsg)(fd, msg, flags);
+	return net_sendmsg(fd, msg, flags);
+}
+
+/* A response body sent from a file still counts in the HTTP stream. */
+CTX_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
+{
+	if (likely(!(watched(out) & FD_CONN)))
+		return REAL(sendfile)(out, in, off, n);
+	return net_sendfile(out, in, off, n, 0);
+}
+
+CTX_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t n)
+{
+	if (likely(!(watched(out) & FD_CONN)))
+		return REAL(sendfile64)(out, in, off, n);
+	return net_sendfile(out, in, off, n, 1);
+}
+
+/* ---- reads ------------------------------------------------------------ */
+
+CTX_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(read)(fd, buf, n);
+	return net_read(fd, buf, n);
+}
+
+CTX_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(__read_chk)(fd, buf, n, buflen);
+	if (n > buflen)
+		return REAL(__read_chk)(fd, buf, n, buflen);  /* libc aborts */
+	return net_read(fd, buf, n);
+}
+
+CTX_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(readv)(fd, iov, cnt);
+	return net_readv(fd, iov, cnt);
+}
+
+CTX_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(recv)(fd, buf, n, flags);
+	return net_recv(fd, buf, n, flags);
+}
+
+CTX_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (likely(!(watched(fd) & FD_CONN)) || n > buflen)
+		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
+	return net_recv(fd, buf, n, flags);
+}
+
+CTX_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
+			    __SOCKADDR_ARG a, socklen_t *al)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(recvfrom)(fd, buf, n, flags, a, al);
+	return net_recvfrom(fd, buf, n, flags, a.__sockaddr__, al);
+}
+
+CTX_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+				  __SOCKADDR_ARG a, socklen_t *al)
+{
+	if (likely(!(watched(fd) & FD_CONN)) || n > buflen)
+		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al);
+	return net_recvfrom(fd, buf, n, flags, a.__sockaddr__, al);
+}
+
+CTX_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	if (likely(!(watched(fd) & FD_CONN)))
+		return REAL(recvmsg)(fd, msg, flags);
+	return net_recvmsg(fd, msg, flags);
+}
+
+/* ---- closing ---------------------------------------------------------- */
+
+/* Forget what we knew of FD (before the real close: see the top). */
+static void forget(int fd)
+{
+	unsigned k = fdtab_get(fd);
+	if (likely(!k))
+		return;
+	fdtab_unset(fd, k);
+	if (k & FD_CONN)
+		net_fd_closed(fd);
+	if (k & FD_LOG)
+		log_fd_closed(fd);
+}
+
+void io_fd_forget(int fd)
+{
+	forget(fd);
+}
+
+CTX_EXPORT int close(int fd)
+{
+	if (unlikely(fdtab_get(fd))) {
+		KEEP_ERRNO;
+		forget(fd);
+		RESTORE_ERRNO;
+		/* Nothing after the real close: from that instant another thread
+		 * may get the number (accept, open) and mark it; forget() has
+		 * already cleared what was ours, so whatever gets the number next
+		 * starts clean (dup2 onto 0-2 is what makes a log). */
+		return REAL(close)(fd);
+	}
+	return REAL(close)(fd);
+}
+
+/* dup2/dup3 concern us when NEW has bits, when NEW is one of 0-2 whose
+ * default is a log, or when OLD is a log: a copy of a log fd is a log fd
+ * (a shell's `echo ... >&2` is dup2(2, 1) and a write on 1).  Sets *CARRY. */
+static inline int dup_watched(int old, int new, unsigned *carry)
+{
+	*carry = fdtab_get(old) & FD_LOG;
+	if (old == new)
+		return 0;
+	return fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new]);
+}
+
+/* After a successful dup onto NEW.  NEW's old file is closed now; its number
+ * cannot be taken by another thread meanwhile, since it is NEW's again.  (A
+ * failed dup leaves NEW as it was, and so its bits.) */
+static void dup_done(int new, unsigned carry)
+{
+	KEEP_ERRNO;
+	forget(new);
+	fdtab_reset(new);
+	if (carry)
+		fdtab_set(new, FD_LOG);
+	RESTORE_ERRNO;
+}
+
+CTX_EXPORT int dup2(int old, int new)
+{
+	unsigned carry;
+	if (likely(!dup_watched(old, new, &carry)))
+		return REAL(dup2)(old, new);
+	int r = REAL(dup2)(old, new);
+	if (r >= 0)
+		dup_done(new, carry);
+	return r;
+}
+
+CTX_EXPORT int dup3(int old, int new, int flags)
+{
+	unsigned carry;
+	if (likely(!dup_watched(old, new, &carry)))
+		return REAL(dup3)(old, new, flags);
+	int r = REAL(dup3)(old, new, flags);
+	if (r >= 0)
+		dup_done(new, carry);
+	return r;
+}
+
+CTX_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+		KEEP_ERRNO;
+		for (unsigned fd = first; fd <= last && fd < FDTAB_MAX; fd++)
+			forget((int)fd);
+		RESTORE_ERRNO;
+	}
+	int r = REAL(close_range)(first, last, flags);
+	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+		for (unsigned fd = first; fd <= last && fd < 3; fd++)
+			fdtab_unset((int)fd, 0xff);
+	}
+	return r;
+}

@@ -1,0 +1,48 @@
+/*
+ * io.h: what io.c hands to the families that watch file descriptors.
+ *
+ * io.c owns the read/write/close family of hooks and dispatches on the
+ * fd's bits (fdtab.h): FD_CONN to the sockets family (net_*), FD_LOG to the
+ * logging family (log_*).  Each function is called with the recursion guard
+ * clear and must behave, towards the program, exactly like the real call:
+ * same return value for the program's bytes, errno kept.  io.c holds
+ * weak pass-through defaults, so a family can be absent.
+ */
+#ifndef CTX_IO_H
+#define CTX_IO_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* Called at the end of ctx_init (settings are read, the core is ready). */
+void log_init(void);
+void net_init(void);
+
+/* Logging: fd has FD_LOG.  io_caller is the return address of the write or
+ * writev hook that dispatched here (the program's call site, for {caller}). */
+extern __thread void *io_caller __attribute__((tls_model("initial-exec")));
+ssize_t log_write(int fd, const void *buf, size_t n);
+ssize_t log_writev(int fd, const struct iovec *iov, int cnt);
+void log_fd_closed(int fd);
+
+/* Connections: fd has FD_CONN. */
+ssize_t net_read(int fd, void *buf, size_t n);
+ssize_t net_readv(int fd, const struct iovec *iov, int cnt);
+ssize_t net_recv(int fd, void *buf, size_t n, int flags);
+ssize_t net_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al);
+ssize_t net_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t net_write(int fd, const void *buf, size_t n);
+ssize_t net_writev(int fd, const struct iovec *iov, int cnt);
+ssize_t net_send(int fd, const void *buf, size_t n, int flags);
+ssize_t net_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a, socklen_t al);
+ssize_t net_sendmsg(int fd, const struct msghdr *msg, int flags);
+/* sendfile/sendfile64 (WIDE) with OUT watched; OFF is the caller's. */
+ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide);
+void net_fd_closed(int fd);
+
+/* Drop every family's state of FD before it is closed by a path that does
+ * not go through the close hooks (fclose, freopen: glibc closes internally). */
+void io_fd_forget(int fd);
+
+#endif

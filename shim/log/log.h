@@ -1,0 +1,229 @@
+/*
+ * log.h: the logging family's internal interface.
+ *
+ *   log_init.c     settings (CTXSHIM_LOG*, CTXSHIM_SERVICE), read once
+ *   log_deco.c     the calling thread's view of the context and the per-line
+ *                  fields ({time}, {caller}, ...) for the renderer
+ *   log_line.c     the line engine: one decoration at the start of each
+ *                  line, whatever pieces the line is written in; write(2)
+ *                  and writev(2) on log fds (io.h)
+ *   log_stdio.c, log_err.c, log_syslog.c, log_open.c
+ *                  the hooks
+ *
+ * Every fd has a line state, shared by the write(2) path and the stdio
+ * hooks, so that a line started by one and ended by the other still gets one
+ * decoration.  glibc's stdio writes through an internal write that never
+ * reaches our write hook, so the two paths never decorate the same bytes.
+ */
+#ifndef CTX_LOG_H
+#define CTX_LOG_H
+
+#include "core.h"
+#include "fdtab.h"
+#include "logfmt.h"
+#include "logtpl.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/uio.h>
+
+enum { LOG_SINK_SYSLOG = 1, LOG_SINK_STDERR = 2, LOG_SINK_STDOUT = 4, LOG_SINK_FILE = 8 };
+
+#define LOG_MAX_GLOBS 8
+#define LOG_PREFIX_MAX 1024    /* a longer decoration leaves fields out */
+#define LOG_SUFFIX_MAX 256
+#define LOG_DEFAULT_FORMAT "[{context}] {message}"
+
+struct log_config {
+	int sinks;              /* LOG_SINK_* */
+	int style;              /* LF_TEXT, LF_LOGFMT, LF_JSON */
+	int syslog_max;         /* syslog messages above this level are dropped */
+	int line_level;         /* {level} of lines that carry none (stderr, files) */
+	int rfc5424;            /* syslog: RFC 5424 packets with structured data */
+	int has_suffix;         /* the style puts something after the message */
+	unsigned uses;          /* LT_USES_*: per-line fields to compute */
+	int fast_lines;         /* text style, nothing after the message */
+	struct lt_tpl tpl;
+	const char *service;
+	size_t service_len;
+	int nglobs;
+	const char *globs[LOG_MAX_GLOBS];
+};
+extern struct log_config log_cfg;
+
+/* ---- line state, per fd --------------------------------------------------- */
+
+#define LST_MID 1u        /* a line is open (its start is out) */
+#define LST_DEC 2u        /* ... and was decorated: its suffix is owed */
+#define LST_PEND(st) (((st) >> 2) & 3u)   /* UTF-8 bytes still expected */
+#define LST_WITH_PEND(st, p) (((st) & 3u) | ((unsigned)(p) << 2))
+
+extern _Atomic uint8_t log_line_state[FDTAB_MAX];
+
+static inline unsigned log_state(int fd)
+{
+	return (unsigned)fd < FDTAB_MAX ?
+	       atomic_load_explicit(&log_line_state[fd], memory_order_relaxed) : 0;
+}
+
+static inline void log_set_state(int fd, unsigned st)
+{
+	if ((unsigned)fd < FDTAB_MAX)
+		atomic_store_explicit(&log_line_state[fd], (uint8_t)st, memory_order_relaxed);
+}
+
+/* After undecorated bytes ending with LAST went out: the line is open or
+ * closed (a decorated line never gets here). */
+static inline void log_note_plain(int fd, char last)
+{
+	unsigned st = last == '\n' ? 0 : LST_MID;
+	if (log_state(fd) != st)
+		log_set_state(fd, st);
+}
+
+/* 1 when the calling thread's context has a visible entry: what decides
+ * whether a new line is decorated (no lock in copy mode). */
+int log_has_context_boxed(void);
+static inline int log_has_context(void)
+{
+	if (likely(ctx_cfg.mode == CTX_COPY) || ctx_is_empty())
+		return !ctx_is_empty();
+	return log_has_context_boxed();
+}
+
+/* The process-wide layer under every thread's context (core.h); its maps
+ * are never freed, so a pointer to one stays valid and names it exactly. */
+static inline const struct cmap *log_global(void)
+{
+	return atomic_load_explicit(&ctx_global, memory_order_acquire);
+}
+
+/* ---- the decoration of one call ------------------------------------------ */
+
+struct log_deco {
+	int level;
+	void *caller;           /* a return address in the code that logged */
+	int safe;               /* not possibly in a signal handler (stdio, syslog) */
+	int viewed;
+	struct cmap *owned;     /* share/chain modes: the snapshot to release */
+	/* share/chain modes: where the snapshot is built without allocating */
+	char snap[2048] __attribute__((aligned(16)));
+	struct lt_fields f;
+	char caller_buf[96];    /* {caller} when the cache is full */
+};
+
+void log_deco_begin(struct log_deco *d, int level, void *caller, int safe);
+void log_deco_end(struct log_deco *d);
+/* The fields, with the context viewed on first use (f.ctx NULL: empty). */
+const struct lt_fields *log_deco_fields(struct log_deco *d);
+/* Prefix of a new line; 0 when the context is empty. */
+size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap);
+/* ---- the prefix cache (log_deco.c) ------------------------------------- */
+
+/* A thread usually logs many lines under one context, and a text prefix
+ * without time, pid, tid or caller depends on nothing else: the last one
+ * rendered is kept with a copy of the entries it came from and reused when
+ * the context holds the same entries.  A map keeps its strings together
+ * ("k\0v\0k\0v\0", map.h), so one compare of that range decides; comparing
+ * contents, not pointers, stays right when a freed map's address comes
+ * back.  busy keeps a signal handler's write away from a half-written one.
+ * Inline: it is most of the cost of a decorated write(2). */
+#define LOG_PC_KEY 320
+#define LOG_PC_PRE 256
+
+struct log_pcache {
+	volatile int busy;
+	int valid, level;
+	const struct cmap *base;   /* the global layer it was rendered over */
+	uint32_t n;
+	uint16_t keylen, prelen;
+	char key[LOG_PC_KEY];
+	char pre[LOG_PC_PRE];
+};
+extern __thread struct log_pcache log_pc CTX_TLS;
+
+/* The range of M's strings, or NULL when too long to cache. */
+static inline const char *log_pc_strings(const struct cmap *m, size_t *len)
+{
+	if (m->n == 0)
+		return NULL;
+	const struct cmap_entry *last = &m->e[m->n - 1];
+	const char *a = m->e[0].key, *z = last->val + last->vlen + 1;
+	if (z <= a || (size_t)(z - a) > LOG_PC_KEY)
+		return NULL;
+	*len = (size_t)(z - a);
+	return a;
+}
+
+static inline int log_pc_match(const struct cmap *m, const struct cmap *base, int level)
+{
+	size_t len;
+	const char *s;
+	if (!log_pc.valid || log_pc.base != base || log_pc.level != level)
+		return 0;
+	if (!m)
+		return log_pc.n == 0;
+	return log_pc.n == m->n && (s = log_pc_strings(m, &len)) && len == log_pc.keylen &&
+	       __builtin_memcmp(s, log_pc.key, len) == 0;
+}
+
+static inline int log_pc_usable(void)
+{
+	return log_cfg.style == LF_TEXT && log_cfg.uses == 0;
+}
+
+/* The calling thread's prefix when the cache holds it (copy mode, text
+ * style, nothing per-line in the template); (size_t)-1 when not: then
+ * log_deco_prefix renders it and refills the cache. */
+static inline size_t log_cached_prefix(int level, char *out, size_t cap)
+{
+	const struct cmap *m = ctx_self.map, *g = log_global();
+	size_t n = (size_t)-1;
+	if (ctx_cfg.mode != CTX_COPY || (!m && !g) || !log_pc_usable() || log_pc.busy)
+		return n;
+	log_pc.busy = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (log_pc_match(m, g, level) && log_pc.prelen <= cap) {
+		n = log_pc.prelen;
+		__builtin_memcpy(out, log_pc.pre, n);
+	}
+	atomic_signal_fence(memory_order_seq_cst);
+	log_pc.busy = 0;
+	return n;
+}
+/* Suffix (without the newline). */
+size_t log_deco_suffix(struct log_deco *d, char *out, size_t cap);
+
+/* "function+0xoff" for a return address, cached per call site. */
+const char *log_caller_name(void *ra, char *tmp, size_t cap, int safe);
+
+/* ---- the line engine ------------------------------------------------------ */
+
+/* The prefix of a line starting now (0 when the context is empty). */
+size_t log_line_prefix(int level, void *caller, int safe, char *out, size_t cap);
+
+/* Decorate and write IN to FD with write(2) semantics: the program's byte
+ * count, or -1 with errno; never a cut decoration. */
+ssize_t log_out_fd(int fd, const struct iovec *in, int cnt, size_t total,
+		   int level, void *caller);
+
+/* Decorate IN into stream F (locked by the caller; FD is its fileno).
+ * 0 when everything went into the stream, -1 on a stream error. */
+int log_out_stream(FILE *f, int fd, const struct iovec *in, int cnt, int level,
+		   void *caller);
+
+/* The hooks' recursion guard, set while the family runs (any hooked call we
+ * make, or a printf handler the program registered, passes through). */
+static inline int log_enter(void)
+{
+	int was = ctx_self.in_hook;
+	ctx_self.in_hook = 1;
+	return was;
+}
+
+static inline void log_leave(int was)
+{
+	ctx_self.in_hook = was;
+}
+
+#endif
