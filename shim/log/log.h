@@ -23,6 +23,7 @@
 #include "logfmt.h"
 #include "logtpl.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/uio.h>
@@ -33,6 +34,13 @@ enum { LOG_SINK_SYSLOG = 1, LOG_SINK_STDERR = 2, LOG_SINK_STDOUT = 4, LOG_SINK_F
 #define LOG_PREFIX_MAX 1024    /* a longer decoration leaves fields out */
 #define LOG_SUFFIX_MAX 256
 #define LOG_DEFAULT_FORMAT "[{context}] {message}"
+
+/* FMT and AP formatted as the real call would (FLAG >= 0: the fortified
+ * form, with that flag; ERR: the caller's errno, for %m), into BUF of CAP
+ * bytes or, when longer, a malloc'ed buffer.  The text is in *OUT (free it
+ * when it is not BUF); its length, or -1 (a format error, or no memory: the
+ * caller then leaves the call to the real function). */
+int log_vformat(char *buf, size_t cap, char **out, int flag, const char *fmt, va_list ap, int err);
 
 struct log_config {
 	int sinks;              /* LOG_SINK_* */

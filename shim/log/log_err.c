@@ -26,29 +26,13 @@ extern unsigned int error_message_count;
 extern int error_one_per_line;
 extern void (*error_print_progname)(void);
 
-int __vsnprintf_chk(char *s, size_t maxlen, int flag, size_t slen, const char *fmt, va_list ap);
-
 #define MSG_BUF 2048
 
 /* Format FMT into BUF (or a malloc'ed buffer when longer: *OUT).  Length,
  * or -1. */
 static int fmt_msg(char *buf, char **out, const char *fmt, va_list ap)
 {
-	va_list aq;
-	va_copy(aq, ap);
-	int n = vsnprintf(buf, MSG_BUF, fmt, aq);
-	va_end(aq);
-	*out = buf;
-	if (n < MSG_BUF)
-		return n;
-	char *big = malloc((size_t)n + 1);
-	if (!big)
-		return -1;
-	va_copy(aq, ap);
-	n = vsnprintf(big, (size_t)n + 1, fmt, aq);
-	va_end(aq);
-	*out = big;
-	return n;
+	return log_vformat(buf, MSG_BUF, out, -1, fmt, ap, errno);
 }
 
 /* Write the pieces V to stderr as one line.  UNORIENTED_FD: write to the

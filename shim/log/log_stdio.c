@@ -29,7 +29,6 @@
 #undef fputs_unlocked
 #undef putc
 
-int __vsnprintf_chk(char *s, size_t maxlen, int flag, size_t slen, const char *fmt, va_list ap);
 
 /* The shim should decorate or track lines on F. */
 static inline int watched_stream(FILE *f)
@@ -65,31 +64,6 @@ static int to_stream(FILE *f, const struct iovec *in, int cnt, int lock, void *c
 
 #define FMT_BUF 2048
 
-/* Format FMT like the real call would (FLAG >= 0: fortified).  Returns the
- * length and the text in *OUT (BUF, or malloc'ed when longer), or -1. */
-static int format(char *buf, char **out, int flag, const char *fmt, va_list ap, int err)
-{
-	va_list aq;
-	va_copy(aq, ap);
-	errno = err;    /* %m is the caller's errno */
-	int n = flag < 0 ? vsnprintf(buf, FMT_BUF, fmt, aq)
-			 : __vsnprintf_chk(buf, FMT_BUF, flag, FMT_BUF, fmt, aq);
-	va_end(aq);
-	*out = buf;
-	if (n < FMT_BUF)
-		return n;
-	char *big = malloc((size_t)n + 1);
-	if (!big)
-		return -1;
-	va_copy(aq, ap);
-	errno = err;
-	n = flag < 0 ? vsnprintf(big, (size_t)n + 1, fmt, aq)
-		     : __vsnprintf_chk(big, (size_t)n + 1, flag, (size_t)n + 1, fmt, aq);
-	va_end(aq);
-	*out = big;
-	return n;
-}
-
 static int real_vfprintf_any(FILE *f, int flag, const char *fmt, va_list ap)
 {
 	return flag < 0 ? REAL(vfprintf)(f, fmt, ap) : REAL(__vfprintf_chk)(f, flag, fmt, ap);
@@ -121,7 +95,7 @@ static int stream_vprintf(FILE *f, int flag, const char *fmt, va_list ap, void *
 		pl = log_line_prefix(log_cfg.line_level, caller, 1, out, LOG_PREFIX_MAX);
 	char *buf = out + pl, *text;
 	int was = log_enter();   /* a printf handler of the program's may log */
-	int n = format(buf, &text, flag, fmt, ap, saved_errno_);
+	int n = log_vformat(buf, FMT_BUF, &text, flag, fmt, ap, saved_errno_);
 	log_leave(was);
 	if (n < 0) {
 		if (text != buf)
@@ -226,7 +200,7 @@ static int fd_vprintf(int fd, int flag, const char *fmt, va_list ap, void *calle
 	KEEP_ERRNO;
 	char buf[FMT_BUF], *text;
 	int was = log_enter();
-	int n = format(buf, &text, flag, fmt, ap, saved_errno_);
+	int n = log_vformat(buf, FMT_BUF, &text, flag, fmt, ap, saved_errno_);
 	log_leave(was);
 	if (n < 0) {
 		if (text != buf)

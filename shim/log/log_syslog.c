@@ -30,8 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int __vsnprintf_chk(char *s, size_t maxlen, int flag, size_t slen, const char *fmt, va_list ap);
-
 #define MSG_BUF 2048
 #define OUT_BUF 4096
 
@@ -303,23 +301,8 @@ static void do_syslog(int pri, int flag, const char *fmt, va_list ap, void *call
 			return;
 		}
 	}
-	char buf[MSG_BUF], *msg = buf;
-	va_list aq;
-	va_copy(aq, ap);
-	errno = saved_errno_;
-	int n = flag < 0 ? vsnprintf(buf, sizeof buf, fmt, aq)
-			 : __vsnprintf_chk(buf, sizeof buf, flag, sizeof buf, fmt, aq);
-	va_end(aq);
-	if (n >= (int)sizeof buf && (msg = malloc((size_t)n + 1)) != NULL) {
-		va_copy(aq, ap);
-		errno = saved_errno_;
-		n = flag < 0 ? vsnprintf(msg, (size_t)n + 1, fmt, aq)
-			     : __vsnprintf_chk(msg, (size_t)n + 1, flag, (size_t)n + 1, fmt, aq);
-		va_end(aq);
-	} else if (n >= (int)sizeof buf) {
-		msg = buf;
-		n = sizeof buf - 1;   /* out of memory: the message is cut */
-	}
+	char buf[MSG_BUF], *msg;
+	int n = log_vformat(buf, sizeof buf, &msg, flag, fmt, ap, saved_errno_);
 	if (n < 0) {
 		log_leave(was);
 		RESTORE_ERRNO;
