@@ -29,14 +29,25 @@ static void remember(const struct loop_range *r)
 static atomic_int nranges;
 static pthread_mutex_t range_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The libraries whose calls to their own public functions are told apart
+ * from the program's (loop_internal): a loaded object belongs to one when
+ * its file name starts with the prefix (libevent's parts and add-ons:
+ * libevent_core, libevent_pthreads... all call into each other). */
+static const struct {
+	enum loop_lib lib;
+	const char *prefix;
+} families[] = {
+	{ LOOP_UV, "libuv." },
+	{ LOOP_EVENT, "libevent" },
+};
+
 static int classify(const char *path)
 {
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	if (strncmp(base, "libuv.", 6) == 0)
-		return LOOP_UV;
-	if (strncmp(base, "libevent", 8) == 0)
-		return LOOP_EVENT;
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+		if (strncmp(base, families[i].prefix, strlen(families[i].prefix)) == 0)
+			return families[i].lib;
 	return 0;
 }
 

@@ -1,12 +1,30 @@
 /*
- * loop.h: what the event-loop hooks share (uvloop.c, levent.c,
- * gloop.c, gloop_pool.c, ucontext.c).
+ * loop.h: what the event-loop families share.  One family per library, its
+ * files named after it: uvloop*.c (libuv), levent*.c (libevent), gloop*.c
+ * (GLib), ucontext.c (libc's coroutines).
  *
  * The rule they implement, after asyncio's: a callback runs in the context
  * that was current when it was registered, and the loop's own context is back
  * when it returns.  Registration takes a reference (ctx_capture, O(1)); a run
  * is ctx_attach / program callback / ctx_detach; the reference is released
  * once, when the registration ends.
+ *
+ * Adding a library (CONTRIBUTING.md has the whole recipe):
+ *   1. hooks.def: LIBRARY(id, sonames...) and one HOOK_LIB line per
+ *      function; hooks_check.c includes the library's headers.
+ *   2. loop/ID.h: include the library's headers, then
+ *      `#define HOOKS_LIB_id ~, 1` and hooks_lib.h (the real_* pointers);
+ *      one ID*.c defines HOOKS_LIB_DEFINE before including it.  A REAL
+ *      macro: LOOP_REAL(name, hooks_libs_id).
+ *   3. If the library calls its own hooked functions, a value in enum
+ *      loop_lib and a row in loop.c's families[], so loop_internal tells
+ *      those calls from the program's.
+ *   4. Each hook: guard with ctx_should_act() (and !loop_internal), keep the
+ *      program's callback and argument visible to the library's getters,
+ *      wrap with loop_enter/loop_leave, and hold the family's tables across
+ *      fork with loop_watch_fork.
+ *   5. The Makefile passes the library's pkg-config --cflags to loop/ only;
+ *      tests/loop.bats and a tests/progs program prove every entry point.
  */
 #ifndef CTX_LOOP_H
 #define CTX_LOOP_H
