@@ -16,39 +16,6 @@
 #include <linux/close_range.h>
 #include <sys/sendfile.h>
 
-_Atomic uint8_t fdtab[FDTAB_MAX];
-uint8_t fdtab_default[3];
-__thread void *io_caller CTX_TLS;
-
-/* ---- pass-through defaults, replaced by the families' own ------------ */
-#define WEAK __attribute__((weak))
-WEAK void log_init(void) {}
-WEAK void net_init(void) {}
-WEAK ssize_t log_write(int fd, const void *b, size_t n) { return REAL(write)(fd, b, n); }
-WEAK ssize_t log_writev(int fd, const struct iovec *v, int c) { return REAL(writev)(fd, v, c); }
-WEAK void log_fd_closed(int fd) { (void)fd; }
-WEAK ssize_t net_read(int fd, void *b, size_t n) { return REAL(read)(fd, b, n); }
-WEAK ssize_t net_readv(int fd, const struct iovec *v, int c) { return REAL(readv)(fd, v, c); }
-WEAK ssize_t net_recv(int fd, void *b, size_t n, int f) { return REAL(recv)(fd, b, n, f); }
-WEAK ssize_t net_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *al)
-{
-	return REAL(recvfrom)(fd, b, n, f, a, al);
-}
-WEAK ssize_t net_recvmsg(int fd, struct msghdr *m, int f) { return REAL(recvmsg)(fd, m, f); }
-WEAK ssize_t net_write(int fd, const void *b, size_t n) { return REAL(write)(fd, b, n); }
-WEAK ssize_t net_writev(int fd, const struct iovec *v, int c) { return REAL(writev)(fd, v, c); }
-WEAK ssize_t net_send(int fd, const void *b, size_t n, int f) { return REAL(send)(fd, b, n, f); }
-WEAK ssize_t net_sendto(int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t al)
-{
-	return REAL(sendto)(fd, b, n, f, a, al);
-}
-WEAK ssize_t net_sendmsg(int fd, const struct msghdr *m, int f) { return REAL(sendmsg)(fd, m, f); }
-WEAK ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
-{
-	return wide ? REAL(sendfile64)(out, in, off, n) : REAL(sendfile)(out, in, off, n);
-}
-WEAK void net_fd_closed(int fd) { (void)fd; }
-
 /* The fd's bits when the shim should act on it, else 0. */
 static inline unsigned watched(int fd)
 {
@@ -195,22 +162,7 @@ CTX_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 /* ---- closing ---------------------------------------------------------- */
 
 /* Forget what we knew of FD (before the real close: see the top). */
-static void forget(int fd)
-{
-	unsigned k = fdtab_get(fd);
-	if (likely(!k))
-		return;
-	fdtab_unset(fd, k);
-	if (k & FD_CONN)
-		net_fd_closed(fd);
-	if (k & FD_LOG)
-		log_fd_closed(fd);
-}
-
-void io_fd_forget(int fd)
-{
-	forget(fd);
-}
+#define forget fdtab_forget
 
 CTX_EXPORT int close(int fd)
 {

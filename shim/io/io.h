@@ -5,8 +5,8 @@
  * fd's bits (fdtab.h): FD_CONN to the sockets family (net_*), FD_LOG to the
  * logging family (log_*).  Each function is called with the recursion guard
  * clear and must behave, towards the program, exactly like the real call:
- * same return value for the program's bytes, errno kept.  io.c holds
- * weak pass-through defaults, so a family can be absent.
+ * same return value for the program's bytes, errno kept.  The fd table
+ * itself lives below every family (core/fdtab.h).
  */
 #ifndef CTX_IO_H
 #define CTX_IO_H
@@ -19,12 +19,10 @@
 void log_init(void);
 void net_init(void);
 
-/* Logging: fd has FD_LOG.  io_caller is the return address of the write or
- * writev hook that dispatched here (the program's call site, for {caller}). */
-extern __thread void *io_caller __attribute__((tls_model("initial-exec")));
+/* Logging: fd has FD_LOG.  io_caller (fdtab.h) is the return address of the
+ * write or writev hook that dispatched here. */
 ssize_t log_write(int fd, const void *buf, size_t n);
 ssize_t log_writev(int fd, const struct iovec *iov, int cnt);
-void log_fd_closed(int fd);
 
 /* Connections: fd has FD_CONN. */
 ssize_t net_read(int fd, void *buf, size_t n);
@@ -39,10 +37,5 @@ ssize_t net_sendto(int fd, const void *buf, size_t n, int flags, const struct so
 ssize_t net_sendmsg(int fd, const struct msghdr *msg, int flags);
 /* sendfile/sendfile64 (WIDE) with OUT watched; OFF is the caller's. */
 ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide);
-void net_fd_closed(int fd);
-
-/* Drop every family's state of FD before it is closed by a path that does
- * not go through the close hooks (fclose, freopen: glibc closes internally). */
-void io_fd_forget(int fd);
 
 #endif

@@ -35,6 +35,9 @@ enum { LOG_SINK_SYSLOG = 1, LOG_SINK_STDERR = 2, LOG_SINK_STDOUT = 4, LOG_SINK_F
 #define LOG_SUFFIX_MAX 256
 #define LOG_DEFAULT_FORMAT "[{context}] {message}"
 
+/* FD is no longer a log (fdtab_forget): its line state is dropped. */
+void log_fd_closed(int fd);
+
 /* FMT and AP formatted as the real call would (FLAG >= 0: the fortified
  * form, with that flag; ERR: the caller's errno, for %m), into BUF of CAP
  * bytes or, when longer, a malloc'ed buffer.  The text is in *OUT (free it

@@ -149,6 +149,7 @@ void log_init(void)
 	if (log_cfg.uses & LT_USES_TIME)
 		log_tz_init();
 
+	fdtab_on_forget(FD_LOG, log_fd_closed);
 	if (log_cfg.sinks & LOG_SINK_STDERR) {
 		fdtab_default[2] = FD_LOG;
 		fdtab_set(2, FD_LOG);

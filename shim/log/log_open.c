@@ -42,7 +42,7 @@ static void opened(int fd, const char *path)
 		return;
 	KEEP_ERRNO;
 	if (fdtab_get(fd))
-		io_fd_forget(fd);   /* a closed fd's leftovers: it is new */
+		fdtab_forget(fd);   /* a closed fd's leftovers: it is new */
 	log_set_state(fd, 0);
 	fdtab_set(fd, FD_LOG);
 	RESTORE_ERRNO;
@@ -181,7 +181,7 @@ static void closing(int fd)
 {
 	if (fd >= 0 && fdtab_get(fd)) {
 		KEEP_ERRNO;
-		io_fd_forget(fd);
+		fdtab_forget(fd);
 		RESTORE_ERRNO;
 	}
 }
@@ -249,7 +249,7 @@ CTX_EXPORT int fcloseall(void)
 	 * that are still open are not streams' (fcntl tells) */
 	for (int fd = 3; fd < FDTAB_MAX; fd++) {
 		if (fdtab_get(fd) && fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-			io_fd_forget(fd);
+			fdtab_forget(fd);
 			closed(fd);
 		}
 	}

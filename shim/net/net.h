@@ -84,6 +84,9 @@ struct net_conn {
  * their age in `ctxctl PID conns` (a few ns: a vDSO read, no system call). */
 uint64_t net_now_ns(void);
 
+/* FD is no longer a connection (fdtab_forget): its state is released. */
+void net_fd_closed(int fd);
+
 /* For the control family: FN(fd, c, arg) for each inbound connection, with
  * its slot locked: FN must be brief (take references, copy a few fields)
  * and make no system call. */

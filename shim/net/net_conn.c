@@ -103,6 +103,7 @@ void net_init(void)
 	net_cfg.conn = net_cfg.http || on("CTXSHIM_CONN");
 	net_cfg.propagate = on("CTXSHIM_HTTP_PROPAGATE");
 	set_idname(ctx_getenv("CTXSHIM_HTTP_HEADER"));
+	fdtab_on_forget(FD_CONN, net_fd_closed);
 	if (net_cfg.conn || net_cfg.propagate) {
 		pthread_key_create(&net_key, thread_gone);
 		pthread_atfork(NULL, NULL, fork_child);

@@ -43,6 +43,17 @@ static inline void fdtab_unset(int fd, unsigned bits)
 		atomic_fetch_and_explicit(&fdtab[fd], (uint8_t)~bits, memory_order_relaxed);
 }
 
+/* The return address of the I/O hook that dispatched the current call (the
+ * program's call site, for a log line's {caller}). */
+extern __thread void *io_caller __attribute__((tls_model("initial-exec")));
+
+/* FD stops being what the families knew it as (closed, dup2'ed over, or a
+ * number found reused): its bits are cleared, then each family that had one
+ * drops its state through the function it gave fdtab_on_forget (BIT: FD_LOG
+ * or FD_CONN) at start-up. */
+void fdtab_forget(int fd);
+void fdtab_on_forget(unsigned bit, void (*fn)(int fd));
+
 /* Back to what a fresh fd of that number is (after close or dup2). */
 static inline void fdtab_reset(int fd)
 {
