@@ -6,10 +6,9 @@
  * and handed to the real function as "%s", which keeps the priority, the
  * ident and every openlog option, LOG_PERROR included.
  *
- * CTXSHIM_LOG_SYSLOG=rfc5424 sends RFC 5424 packets of our own instead,
- * the context as structured data ([ctx@32473 request_id="..."]) and the
- * message unchanged, to /dev/log; openlog's ident, facility and LOG_PID /
- * LOG_PERROR are followed, setlogmask is obeyed.
+ * CTXSHIM_LOG_SYSLOG=rfc5424 hands the message to a sink of our own instead
+ * (log_sink.h; RFC 5424 in log_sink_rfc5424.c): openlog's ident, facility
+ * and options are passed on, setlogmask is obeyed here.
  *
  * CTXSHIM_LOG_LEVEL drops messages below the level, with or without a
  * context.  A message sent while the context is empty goes to the real
@@ -17,6 +16,7 @@
  */
 #undef _FORTIFY_SOURCE
 #include "log.h"
+#include "log_sink.h"
 #include "hooks.h"
 
 #include <errno.h>
@@ -51,127 +51,28 @@ CTX_EXPORT void openlog(const char *ident, int option, int facility)
 	REAL(openlog)(ident, option, facility);
 }
 
+/* What openlog said, copied into R (IDENT: a buffer of N bytes for the ident,
+ * since glibc keeps only the caller's pointer). */
+static void openlog_state(struct log_record *r, char *ident, size_t n)
+{
+	pthread_mutex_lock(&sl_lock);
+	const char *id = sl_ident ? sl_ident : program_invocation_short_name;
+	size_t il = strnlen(id ? id : "", n - 1);
+	memcpy(ident, id ? id : "", il);
+	ident[il] = '\0';
+	r->ident = ident;
+	r->option = sl_option;
+	if ((r->pri & LOG_FACMASK) == 0)
+		r->pri |= sl_facility;
+	pthread_mutex_unlock(&sl_lock);
+}
+
 CTX_EXPORT void closelog(void)
 {
 	pthread_mutex_lock(&sl_lock);
 	sl_ident = NULL;
 	pthread_mutex_unlock(&sl_lock);
 	REAL(closelog)();
-}
-
-/* ---- RFC 5424 --------------------------------------------------------------------- */
-
-/* Copy S as a header field: printable ASCII but space, at most MAX; "-" if
- * nothing is left. */
-static void put_field(struct lbuf *b, const char *s, size_t max)
-{
-	size_t n = 0;
-	for (; s && s[n] && n < max; n++) {
-		unsigned char c = (unsigned char)s[n];
-		lb_putc(b, c > 32 && c < 127 ? (char)c : '_');
-	}
-	if (n == 0)
-		lb_putc(b, '-');
-}
-
-static void put_uint(struct lbuf *b, unsigned long v)
-{
-	char d[24];
-	int i = sizeof d;
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	lb_put(b, d + i, sizeof d - (size_t)i);
-}
-
-static void send_dev_log(const char *p, size_t n)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return;
-	if (REAL(sendto)(s, p, n, MSG_NOSIGNAL, (struct sockaddr *)&a, sizeof a) < 0 &&
-	    errno == EPROTOTYPE) {
-		/* a stream socket: glibc ends each message with a NUL there */
-		REAL(close)(s);
-		s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (s >= 0 && REAL(connect)(s, (struct sockaddr *)&a, sizeof a) == 0)
-			REAL(send)(s, p, n + 1, MSG_NOSIGNAL);
-	}
-	if (s >= 0)
-		REAL(close)(s);
-}
-
-static void rfc5424(int pri, const char *msg, size_t mlen, struct log_deco *d)
-{
-	char pkt[OUT_BUF + 1], host[256], tm[32], ident[64];
-	struct lbuf b;
-	int opt;
-
-	pthread_mutex_lock(&sl_lock);
-	const char *id = sl_ident ? sl_ident : program_invocation_short_name;
-	size_t il = strnlen(id ? id : "", sizeof ident - 1);
-	memcpy(ident, id ? id : "", il);
-	ident[il] = '\0';
-	opt = sl_option;
-	if ((pri & LOG_FACMASK) == 0)
-		pri |= sl_facility;
-	pthread_mutex_unlock(&sl_lock);
-	if (!(LOG_MASK(LOG_PRI(pri)) & setlogmask(0)))
-		return;
-	if (gethostname(host, sizeof host) < 0)
-		host[0] = '\0';
-	host[sizeof host - 1] = '\0';
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	lf_iso8601(tm, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, 0, 1);
-
-	lb_init(&b, pkt, OUT_BUF);
-	lb_putc(&b, '<');
-	put_uint(&b, (unsigned long)(pri & (LOG_FACMASK | LOG_PRIMASK)));
-	lb_put(&b, ">1 ", 3);
-	lb_put(&b, tm, strlen(tm));
-	lb_putc(&b, ' ');
-	put_field(&b, host, 255);
-	lb_putc(&b, ' ');
-	put_field(&b, ident, 48);
-	lb_putc(&b, ' ');
-	put_uint(&b, (unsigned long)getpid());
-	lb_put(&b, " - ", 3);
-	size_t sd_at = b.len;
-	const struct lt_fields *f = log_deco_fields(d);
-	size_t sd = lt_sd(f->ctx, f->base, pkt + b.len, OUT_BUF - b.len);
-	if (sd == 0)
-		lb_putc(&b, '-');
-	else
-		b.len += sd;
-	size_t sd_len = b.len - sd_at;
-	lb_putc(&b, ' ');
-	lb_put(&b, msg, mlen);      /* cut at the buffer's end, like syslog */
-	size_t n = b.len < OUT_BUF ? b.len : OUT_BUF;
-	pkt[n] = '\0';
-	send_dev_log(pkt, n);
-
-	if (opt & LOG_PERROR) {
-		/* glibc's copy on stderr: "ident[pid]: message" */
-		struct lbuf e;
-		char line[OUT_BUF];
-		lb_init(&e, line, sizeof line - 1);
-		lb_put(&e, ident, strlen(ident));
-		if (opt & LOG_PID) {
-			lb_putc(&e, '[');
-			put_uint(&e, (unsigned long)getpid());
-			lb_putc(&e, ']');
-		}
-		lb_put(&e, ": ", 2);
-		lb_put(&e, pkt + sd_at, sd_len);
-		lb_putc(&e, ' ');
-		lb_put(&e, msg, mlen);
-		size_t l = e.len < sizeof line - 1 ? e.len : sizeof line - 1;
-		line[l++] = '\n';
-		REAL(write)(STDERR_FILENO, line, l);
-	}
 }
 
 /* ---- the hooks ---------------------------------------------------------------------- */
@@ -313,7 +214,11 @@ static void do_syslog(int pri, int flag, const char *fmt, va_list ap, void *call
 	struct log_deco d;
 	log_deco_begin(&d, LOG_PRI(pri), caller, 1);
 	if (log_cfg.rfc5424) {
-		rfc5424(pri, msg, (size_t)n, &d);
+		struct log_record r = { .pri = pri, .msg = msg, .len = (size_t)n, .deco = &d };
+		char ident[64];
+		openlog_state(&r, ident, sizeof ident);
+		if (LOG_MASK(LOG_PRI(r.pri)) & setlogmask(0))
+			log_sink_rfc5424.emit(&r);
 	} else {
 		char out[OUT_BUF], *text;
 		size_t len = decorate(&d, msg, (size_t)n, out, &text);
