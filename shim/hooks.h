@@ -28,6 +28,17 @@ void hooks_resolve(void);
 /* Find NAME in the already loaded library LIB (RTLD_NOLOAD), NULL if absent. */
 void *hooks_find_in(const char *lib, const char *name);
 
+/* Find NAME in the first loaded library of LIBS (a NULL-ended list of
+ * sonames, looked up with RTLD_NOLOAD), else the next definition after ours.
+ * NULL when none is loaded.  For the first call of each hook only. */
+void *hooks_lib_sym(const char *const *libs, const char *name);
+
+/* For HOOK_LIB functions: resolved on first use, since the library may be
+ * dlopen'ed at any time (and a failing RTLD_NOLOAD lookup is slow). */
+#define REAL_LIB(name, libs) \
+	(__builtin_expect(real_##name != NULL, 1) ? real_##name : \
+	 (real_##name = (__typeof__(real_##name))hooks_lib_sym(libs, #name)))
+
 #define REAL(name) \
 	(__builtin_expect(real_##name != NULL, 1) ? real_##name : (hooks_resolve(), real_##name))
 

@@ -9,6 +9,7 @@
 #include "hooks.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <stdint.h>
 #include <stdatomic.h>
@@ -97,4 +98,21 @@ void hooks_resolve(void)
 #undef HOOK_LIB
 	atomic_store_explicit(&done, 1, memory_order_release);
 	busy = 0;
+}
+
+void *hooks_lib_sym(const char *const *libs, const char *name)
+{
+	int saved = errno;     /* a failed dlopen may set it */
+	void *p = NULL;
+	for (; *libs && !p; libs++)
+		p = hooks_find_in(*libs, name);
+	if (!p) {
+		/* Not under its usual soname (a private build): the definition
+		 * the program would have bound to without us. */
+		p = dlsym(RTLD_NEXT, name);
+		if (is_ours(p))
+			p = NULL;
+	}
+	errno = saved;
+	return p;
 }

@@ -28,7 +28,8 @@
 #include <stdio.h>
 #include <sys/uio.h>
 
-enum { LOG_SINK_SYSLOG = 1, LOG_SINK_STDERR = 2, LOG_SINK_STDOUT = 4, LOG_SINK_FILE = 8 };
+enum { LOG_SINK_SYSLOG = 1, LOG_SINK_STDERR = 2, LOG_SINK_STDOUT = 4, LOG_SINK_FILE = 8,
+       LOG_SINK_JOURNAL = 16 };
 
 #define LOG_MAX_GLOBS 8
 #define LOG_PREFIX_MAX 1024    /* a longer decoration leaves fields out */

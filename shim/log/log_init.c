@@ -12,6 +12,7 @@
  *   CTXSHIM_SERVICE            {service} (default: the program's name)
  */
 #include "log.h"
+#include "log_sink.h"
 #include "hooks.h"
 
 #include <errno.h>
@@ -28,7 +29,7 @@ static void add_sink(const char *s, size_t len, size_t *used)
 {
 	static const struct { const char *name; int bit; } names[] = {
 		{ "syslog", LOG_SINK_SYSLOG }, { "stderr", LOG_SINK_STDERR },
-		{ "stdout", LOG_SINK_STDOUT },
+		{ "stdout", LOG_SINK_STDOUT }, { "journal", LOG_SINK_JOURNAL },
 	};
 	while (len && (*s == ' ' || *s == '\t'))
 		s++, len--;
@@ -55,7 +56,7 @@ static void add_sink(const char *s, size_t len, size_t *used)
 		log_cfg.sinks |= LOG_SINK_FILE;
 		return;
 	}
-	ctx_warn("CTXSHIM_LOG: unknown sink '%.*s' (syslog, stderr, stdout, file:GLOB)",
+	ctx_warn("CTXSHIM_LOG: unknown sink '%.*s' (syslog, stderr, stdout, journal, file:GLOB)",
 		 (int)(len > 64 ? 64 : len), s);
 }
 
@@ -157,6 +158,11 @@ void log_init(void)
 	if (log_cfg.sinks & LOG_SINK_STDOUT) {
 		fdtab_default[1] = FD_LOG;
 		fdtab_set(1, FD_LOG);
+	}
+	if (log_cfg.sinks & LOG_SINK_JOURNAL) {
+		log_sink_journal.open();
+		if (log_journal_fd >= 0)
+			fdtab_set(log_journal_fd, FD_LOG);
 	}
 	errno = saved;
 }

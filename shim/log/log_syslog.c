@@ -185,13 +185,14 @@ static void do_syslog(int pri, int flag, const char *fmt, va_list ap, void *call
 	KEEP_ERRNO;
 	if (LOG_PRI(pri) > log_cfg.syslog_max)
 		return;
-	if (!(log_cfg.sinks & LOG_SINK_SYSLOG) || !log_has_context()) {
+	if (!(log_cfg.sinks & (LOG_SINK_SYSLOG | LOG_SINK_JOURNAL)) || !log_has_context()) {
 		real_vsyslog_any(pri, flag, fmt, ap);
 		return;
 	}
 
 	int was = log_enter();
-	if (log_cfg.style == LF_TEXT && !log_cfg.rfc5424 && fmt) {
+	if (log_cfg.style == LF_TEXT && !log_cfg.rfc5424 && !(log_cfg.sinks & LOG_SINK_JOURNAL) &&
+	    fmt) {
 		struct log_deco d;
 		log_deco_begin(&d, LOG_PRI(pri), caller, 1);
 		int r = syslog_prefixed(pri, flag, fmt, ap, &d, saved_errno_);
@@ -213,16 +214,23 @@ static void do_syslog(int pri, int flag, const char *fmt, va_list ap, void *call
 
 	struct log_deco d;
 	log_deco_begin(&d, LOG_PRI(pri), caller, 1);
-	if (log_cfg.rfc5424) {
-		struct log_record r = { .pri = pri, .msg = msg, .len = (size_t)n, .deco = &d };
-		char ident[64];
+	struct log_record r = { .pri = pri, .msg = msg, .len = (size_t)n, .deco = &d };
+	char ident[64];
+	int done = 0;
+	if ((log_cfg.sinks & LOG_SINK_JOURNAL) || log_cfg.rfc5424) {
 		openlog_state(&r, ident, sizeof ident);
-		if (LOG_MASK(LOG_PRI(r.pri)) & setlogmask(0))
-			log_sink_rfc5424.emit(&r);
-	} else {
-		char out[OUT_BUF], *text;
-		size_t len = decorate(&d, msg, (size_t)n, out, &text);
-		if (len == (size_t)-1)
+		if (!(LOG_MASK(LOG_PRI(r.pri)) & setlogmask(0)))
+			done = 1;      /* masked: syslog(3) would send nothing */
+		else if ((log_cfg.sinks & LOG_SINK_JOURNAL) && log_sink_journal.emit(&r) == 0)
+			done = 1;
+		else if (log_cfg.rfc5424)
+			done = log_sink_rfc5424.emit(&r) == 0;
+	}
+	if (!done) {
+		/* syslog(3) as usual; decorated when syslog is one of the sinks */
+		char out[OUT_BUF], *text = msg;
+		if ((log_cfg.sinks & LOG_SINK_SYSLOG) &&
+		    decorate(&d, msg, (size_t)n, out, &text) == (size_t)-1)
 			text = msg;
 		if (flag < 0)
 			REAL(syslog)(pri, "%s", text);

@@ -40,7 +40,7 @@ struct gl_api gl;
 
 static void resolve(void)
 {
-#define R(field, name) gl.field = (__typeof__(gl.field))loop_sym(hooks_libs_glib, name)
+#define R(field, name) gl.field = (__typeof__(gl.field))hooks_lib_sym(hooks_libs_glib, name)
 	R(set_callback_indirect, "g_source_set_callback_indirect");
 	R(idle_source_new, "g_idle_source_new");
 	R(timeout_source_new, "g_timeout_source_new");

@@ -44,7 +44,7 @@ static void *self_cbarg(void)
 {
 	static void *(*fn)(void);
 	if (!fn)
-		fn = (void *(*)(void))loop_sym(hooks_libs_levent, "event_self_cbarg");
+		fn = (void *(*)(void))hooks_lib_sym(hooks_libs_levent, "event_self_cbarg");
 	return fn ? fn() : NULL;
 }
 

@@ -117,27 +117,6 @@ int loop_internal_slow(enum loop_lib lib, uintptr_t a)
 	return slow_lookup(a) == (int)lib;
 }
 
-/* ---- resolving real functions ---------------------------------------- */
-
-void *loop_sym(const char *const *libs, const char *name)
-{
-	int saved = errno;     /* a failed dlopen may set it */
-	void *p = NULL;
-	for (; *libs && !p; libs++)
-		p = hooks_find_in(*libs, name);
-	if (!p) {
-		/* Not under its usual soname (a private build): the definition
-		 * the program would have bound to without us. */
-		Dl_info mine, theirs;
-		p = dlsym(RTLD_NEXT, name);
-		if (p && dladdr((void *)&loop_sym, &mine) && dladdr(p, &theirs) &&
-		    mine.dli_fbase == theirs.dli_fbase)
-			p = NULL;
-	}
-	errno = saved;
-	return p;
-}
-
 /* ---- fork ---------------------------------------------------------------- */
 
 #define MAX_TABLES 8

@@ -62,15 +62,8 @@ static inline int loop_internal(enum loop_lib lib, const void *addr)
 	return loop_internal_slow(lib, a);
 }
 
-/* Find NAME in the first loaded library of LIBS (a NULL-ended list of
- * sonames, looked up with RTLD_NOLOAD), else the next definition after ours.
- * NULL when none is loaded.  For the first call of each hook only. */
-void *loop_sym(const char *const *libs, const char *name);
-
-/* Resolve real_NAME from LIBS once (see loop_sym). */
-#define LOOP_REAL(name, libs) \
-	(likely(real_##name != NULL) ? real_##name : \
-	 (real_##name = (__typeof__(real_##name))loop_sym(libs, #name)))
+/* Resolve real_NAME from LIBS once (hooks_lib_sym). */
+#define LOOP_REAL(name, libs) REAL_LIB(name, libs)
 
 /* Hold TABLE's locks across fork(), so the child never inherits one held by
  * a thread that does not exist there. */
