@@ -3,6 +3,9 @@
   partial STYLE LINES FILE     log_partial's lines, each whole, one decoration
   signal FILE                  log_sig's lines, each whole
   threads THREADS LINES FILE   log_threads' lines, each with its thread's id
+  relay OUT CMD...             run CMD with stderr a socket (4 kB buffers)
+                               to this process, a slow reader outside the
+                               shim, which copies what it reads to OUT
 
 Prints "ok ..." or what is wrong.
 """
@@ -72,8 +75,29 @@ def threads(nthreads, nlines, path):
     return "ok %d" % sum(per.values())
 
 
+def relay(out, cmd):
+    import socket
+    import subprocess
+    import time
+    mine, theirs = socket.socketpair()
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    mine.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    proc = subprocess.Popen(cmd, stderr=theirs)
+    theirs.close()
+    with open(out, "wb") as f:
+        while True:
+            data = mine.recv(700)
+            if not data:
+                break
+            f.write(data)
+            time.sleep(0.00005)   # slower than the writer
+    return proc.wait()
+
+
 def main(argv):
-    if argv[1] == "partial":
+    if argv[1] == "relay":
+        sys.exit(relay(argv[2], argv[3:]))
+    elif argv[1] == "partial":
         print(partial(argv[2], int(argv[3]), argv[4]))
     elif argv[1] == "signal":
         print(signal(argv[2]))

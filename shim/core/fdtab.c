@@ -19,7 +19,7 @@ static void (*closers[2])(int fd);
 
 void fdtab_on_forget(unsigned bit, void (*fn)(int fd))
 {
-	if (bit == FD_LOG)
+	if (bit & (FD_LOG | FD_LOGQ))
 		closers[0] = fn;
 	else if (bit == FD_CONN)
 		closers[1] = fn;
@@ -33,6 +33,6 @@ void fdtab_forget(int fd)
 	fdtab_unset(fd, k);
 	if ((k & FD_CONN) && closers[1])
 		closers[1](fd);
-	if ((k & FD_LOG) && closers[0])
+	if ((k & (FD_LOG | FD_LOGQ)) && closers[0])
 		closers[0](fd);
 }

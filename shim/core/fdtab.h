@@ -17,11 +17,15 @@
 enum {
 	FD_LOG = 1,     /* lines written here are decorated (logging) */
 	FD_CONN = 2,    /* a watched connection (sockets and HTTP) */
+	/* stdout/stderr of a sink, not yet known to be a log rather than data
+	 * (a pipe its parent reads): decided once, at its first line, by
+	 * log_fd_decide (log_fdkind.c), which turns it into FD_LOG or nothing */
+	FD_LOGQ = 4,
 };
 
 extern _Atomic uint8_t fdtab[FDTAB_MAX];
-/* What fds 0-2 return to when closed or dup2'ed over (fd 2: FD_LOG when
- * stderr is a log sink). */
+/* What fds 0-2 return to when dup2'ed over (fd 2: FD_LOGQ when stderr is a
+ * log sink: whatever now sits on the fd is judged at its first line). */
 extern uint8_t fdtab_default[3];
 
 static inline unsigned fdtab_get(int fd)
@@ -53,6 +57,12 @@ extern __thread void *io_caller __attribute__((tls_model("initial-exec")));
  * or FD_CONN) at start-up. */
 void fdtab_forget(int fd);
 void fdtab_on_forget(unsigned bit, void (*fn)(int fd));
+
+static inline void fdtab_store(int fd, unsigned bits)
+{
+	if ((unsigned)fd < FDTAB_MAX)
+		atomic_store_explicit(&fdtab[fd], (uint8_t)bits, memory_order_relaxed);
+}
 
 /* Back to what a fresh fd of that number is (after close or dup2). */
 static inline void fdtab_reset(int fd)

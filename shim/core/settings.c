@@ -78,20 +78,33 @@ const char *ctx_find_self(void)
 }
 
 /* The CTXSHIM_* settings, kept so a child started with a fresh environment
- * (env -i, execle) runs under the same settings. */
+ * (env -i, execle) runs under the same settings.  Two slots stay free for
+ * what the shim adds itself (ctx_carry_add). */
+static const char *carry_list[35];
+static size_t carry_n;
+
 const char *const *ctx_find_carry(void)
 {
 	static char store[4096];
-	static const char *list[33];
-	size_t used = 0, n = 0;
-	for (char **e = environ; !ctx_cfg.secure && e && *e && n < 32; e++) {
+	size_t used = 0;
+	for (char **e = environ; !ctx_cfg.secure && e && *e && carry_n < 32; e++) {
 		size_t len = strlen(*e) + 1;
 		if (strncmp(*e, "CTXSHIM_", 8) != 0 || used + len > sizeof store)
 			continue;
 		memcpy(store + used, *e, len);
-		list[n++] = store + used;
+		carry_list[carry_n++] = store + used;
 		used += len;
 	}
-	list[n] = NULL;
-	return list;
+	carry_list[carry_n] = NULL;
+	return carry_list;
+}
+
+/* Pass KV ("CTXSHIM_...=value", kept by the caller for the life of the
+ * process) to every child too; only during ctx_init. */
+void ctx_carry_add(const char *kv)
+{
+	if (carry_n + 1 < sizeof carry_list / sizeof carry_list[0]) {
+		carry_list[carry_n++] = kv;
+		carry_list[carry_n] = NULL;
+	}
 }

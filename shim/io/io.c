@@ -33,7 +33,11 @@ static __attribute__((noinline)) ssize_t write_watched(unsigned k, int fd, const
 						       size_t n, void *caller)
 {
 	io_caller = caller;
-	return (k & FD_CONN) ? net_write(fd, buf, n) : log_write(fd, buf, n);
+	if (k & FD_CONN)
+		return net_write(fd, buf, n);
+	if ((k & FD_LOGQ) && !log_fd_decide(fd))
+		return REAL(write)(fd, buf, n);   /* data, not a log */
+	return log_write(fd, buf, n);
 }
 
 static __attribute__((noinline)) ssize_t writev_watched(unsigned k, int fd,
@@ -41,7 +45,11 @@ static __attribute__((noinline)) ssize_t writev_watched(unsigned k, int fd,
 							void *caller)
 {
 	io_caller = caller;
-	return (k & FD_CONN) ? net_writev(fd, iov, cnt) : log_writev(fd, iov, cnt);
+	if (k & FD_CONN)
+		return net_writev(fd, iov, cnt);
+	if ((k & FD_LOGQ) && !log_fd_decide(fd))
+		return REAL(writev)(fd, iov, cnt);
+	return log_writev(fd, iov, cnt);
 }
 
 CTX_EXPORT ssize_t write(int fd, const void *buf, size_t n)
@@ -181,10 +189,13 @@ CTX_EXPORT int close(int fd)
 
 /* dup2/dup3 concern us when NEW has bits, when NEW is one of 0-2 whose
  * default is a log, or when OLD is a log: a copy of a log fd is a log fd
- * (a shell's `echo ... >&2` is dup2(2, 1) and a write on 1).  Sets *CARRY. */
+ * (a shell's `echo ... >&2` is dup2(2, 1) and a write on 1), a copy of one
+ * not yet judged is judged alike.  Anything else onto 0-2 gets the default,
+ * judged at its first line (a pipe there may be data: log_fdkind.c).  Sets
+ * *CARRY. */
 static inline int dup_watched(int old, int new, unsigned *carry)
 {
-	*carry = fdtab_get(old) & FD_LOG;
+	*carry = fdtab_get(old) & (FD_LOG | FD_LOGQ);
 	if (old == new)
 		return 0;
 	return fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new]);
@@ -197,9 +208,10 @@ static void dup_done(int new, unsigned carry)
 {
 	KEEP_ERRNO;
 	forget(new);
-	fdtab_reset(new);
 	if (carry)
-		fdtab_set(new, FD_LOG);
+		fdtab_store(new, carry);   /* the same file as OLD: its verdict */
+	else
+		fdtab_reset(new);
 	RESTORE_ERRNO;
 }
 

@@ -23,6 +23,9 @@ void net_init(void);
  * write or writev hook that dispatched here. */
 ssize_t log_write(int fd, const void *buf, size_t n);
 ssize_t log_writev(int fd, const struct iovec *iov, int cnt);
+/* FD has FD_LOGQ (stdout/stderr not judged yet): decide whether it is a log
+ * (log_fdkind.c); its new bits. */
+int log_fd_decide(int fd);
 
 /* Connections: fd has FD_CONN. */
 ssize_t net_read(int fd, void *buf, size_t n);

@@ -63,6 +63,23 @@ struct log_config {
 };
 extern struct log_config log_cfg;
 
+/* ---- what is a log (log_fdkind.c) ----------------------------------------- */
+
+/* The list of pipes and sockets from outside, and the marker children get. */
+void log_fdkind_init(void);
+/* Judge FD (marked FD_LOGQ): FD_LOG when it is a log, else nothing; 1 for
+ * a log.  A few system calls, once per fd until it is dup2'ed over. */
+int log_fd_decide(int fd);
+
+/* 1 when lines written to FD are decorated (the fd bits; judged once). */
+static inline int log_fd_is_log(int fd)
+{
+	unsigned k = fdtab_get(fd);
+	if (likely(!(k & FD_LOGQ)))
+		return (k & FD_LOG) != 0;
+	return log_fd_decide(fd);
+}
+
 /* ---- line state, per fd --------------------------------------------------- */
 
 #define LST_MID 1u        /* a line is open (its start is out) */

@@ -79,8 +79,8 @@ static int acting(void)
 {
 	if (unlikely(!ctx_cfg.ready))
 		ctx_init();
-	return stderr && (fdtab_get(fileno(stderr)) & FD_LOG) && !ctx_self.in_hook &&
-	       !ctx_cfg.disabled && fwide(stderr, 0) <= 0;
+	return stderr && (fdtab_get(fileno(stderr)) & (FD_LOG | FD_LOGQ)) && !ctx_self.in_hook &&
+	       !ctx_cfg.disabled && fwide(stderr, 0) <= 0 && log_fd_is_log(fileno(stderr));
 }
 
 /* ---- perror ------------------------------------------------------------------- */

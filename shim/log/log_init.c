@@ -151,13 +151,16 @@ void log_init(void)
 		log_tz_init();
 
 	fdtab_on_forget(FD_LOG, log_fd_closed);
+	/* stdout/stderr are decorated only once known to be logs, not data
+	 * the parent reads (log_fdkind.c): judged at their first line. */
+	log_fdkind_init();
 	if (log_cfg.sinks & LOG_SINK_STDERR) {
-		fdtab_default[2] = FD_LOG;
-		fdtab_set(2, FD_LOG);
+		fdtab_default[2] = FD_LOGQ;
+		fdtab_set(2, FD_LOGQ);
 	}
 	if (log_cfg.sinks & LOG_SINK_STDOUT) {
-		fdtab_default[1] = FD_LOG;
-		fdtab_set(1, FD_LOG);
+		fdtab_default[1] = FD_LOGQ;
+		fdtab_set(1, FD_LOGQ);
 	}
 	if (log_cfg.sinks & LOG_SINK_JOURNAL) {
 		log_sink_journal.open();

@@ -35,8 +35,8 @@ static inline int watched_stream(FILE *f)
 {
 	if (unlikely(!ctx_cfg.ready))
 		ctx_init();
-	return likely(f != NULL) && (fdtab_get(f->_fileno) & FD_LOG) && !ctx_self.in_hook &&
-	       !ctx_cfg.disabled;
+	return likely(f != NULL) && (fdtab_get(f->_fileno) & (FD_LOG | FD_LOGQ)) &&
+	       !ctx_self.in_hook && !ctx_cfg.disabled && log_fd_is_log(f->_fileno);
 }
 
 /* 1 when a call on FD must go through the engine: a line is to be decorated
@@ -195,7 +195,8 @@ static int fd_vprintf(int fd, int flag, const char *fmt, va_list ap, void *calle
 {
 	if (unlikely(!ctx_cfg.ready))
 		ctx_init();
-	if (likely(!(fdtab_get(fd) & FD_LOG)) || ctx_self.in_hook || ctx_cfg.disabled)
+	if (likely(!(fdtab_get(fd) & (FD_LOG | FD_LOGQ))) || ctx_self.in_hook ||
+	    ctx_cfg.disabled || !log_fd_is_log(fd))
 		return real_vdprintf_any(fd, flag, fmt, ap);
 	KEEP_ERRNO;
 	char buf[FMT_BUF], *text;

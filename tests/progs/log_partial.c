@@ -7,6 +7,9 @@
  *   log_partial nonblock LINES   stderr non-blocking: EAGAIN, then poll
  *   log_partial eintr LINES      blocking, a 1 ms timer without SA_RESTART:
  *                                EINTR and short writes
+ *   ... LINES given              stderr as given (a slow reader's socket
+ *                                set up by whoever started us); the counts
+ *                                go to stdout
  *
  * Line i is "L<i> " followed by (i * 397) % 6000 + 1 letters.
  */
@@ -80,20 +83,25 @@ int main(int argc, char **argv)
 	int sv[2];
 	int nonblock = argc > 1 && !strcmp(argv[1], "nonblock");
 	int lines = argc > 2 ? atoi(argv[2]) : 300;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		return 70;
-	int small = 4096;
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	pid_t pid = fork();
-	if (pid == 0) {
+	int given = argc > 3 && !strcmp(argv[3], "given");
+	pid_t pid = -1;
+	int saved_err = -1;
+	if (!given) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+			return 70;
+		int small = 4096;
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+		pid = fork();
+		if (pid == 0) {
+			close(sv[0]);
+			reader(sv[1]);
+		}
+		close(sv[1]);
+		saved_err = dup(2);
+		dup2(sv[0], 2);
 		close(sv[0]);
-		reader(sv[1]);
 	}
-	close(sv[1]);
-	int saved_err = dup(2);
-	dup2(sv[0], 2);
-	close(sv[0]);
 	if (nonblock) {
 		fcntl(2, F_SETFL, fcntl(2, F_GETFL) | O_NONBLOCK);
 	} else {
@@ -116,6 +124,10 @@ int main(int argc, char **argv)
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 	setitimer(ITIMER_REAL, &off, NULL);
 	close(2);
+	if (given) {
+		printf("eintr=%ld short=%ld eagain=%ld\n", interrupted, shorts, again);
+		return 0;
+	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
