@@ -21,6 +21,8 @@ enum {
 	 * (a pipe its parent reads): decided once, at its first line, by
 	 * log_fd_decide (log_fdkind.c), which turns it into FD_LOG or nothing */
 	FD_LOGQ = 4,
+	FD_JOURNAL = 8, /* with FD_LOG: a stream to journald; lines become native
+			 * entries (log_sink_journal.c) */
 };
 
 extern _Atomic uint8_t fdtab[FDTAB_MAX];

@@ -195,7 +195,7 @@ CTX_EXPORT int close(int fd)
  * *CARRY. */
 static inline int dup_watched(int old, int new, unsigned *carry)
 {
-	*carry = fdtab_get(old) & (FD_LOG | FD_LOGQ);
+	*carry = fdtab_get(old) & (FD_LOG | FD_LOGQ | FD_JOURNAL);
 	if (old == new)
 		return 0;
 	return fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new]);

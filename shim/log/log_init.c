@@ -162,10 +162,7 @@ void log_init(void)
 		fdtab_default[1] = FD_LOGQ;
 		fdtab_set(1, FD_LOGQ);
 	}
-	if (log_cfg.sinks & LOG_SINK_JOURNAL) {
+	if (log_cfg.sinks & LOG_SINK_JOURNAL)
 		log_sink_journal.open();
-		if (log_journal_fd >= 0)
-			fdtab_set(log_journal_fd, FD_LOG);
-	}
 	errno = saved;
 }

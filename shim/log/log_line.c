@@ -403,8 +403,8 @@ ssize_t log_out_fd(int fd, const struct iovec *in, int cnt, size_t total, int le
 		   void *caller)
 {
 	struct out o;
-	if (unlikely(fd == log_journal_fd))
-		return log_journal_write(in, cnt, total, level, caller);
+	if (unlikely(fdtab_get(fd) & FD_JOURNAL))
+		return log_journal_write(fd, in, cnt, total, level, caller);
 	out_init(&o, fd, NULL, level, caller);
 	run(&o, in, cnt);
 	log_deco_end(&o.deco);
@@ -419,12 +419,22 @@ ssize_t log_out_fd(int fd, const struct iovec *in, int cnt, size_t total, int le
 int log_out_stream(FILE *f, int fd, const struct iovec *in, int cnt, int level, void *caller)
 {
 	struct out o;
-	if (unlikely(fd == log_journal_fd)) {
+	if (unlikely(fdtab_get(fd) & FD_JOURNAL) && log_has_context()) {
+		/* What the stream holds (from calls we do not see, putc) goes
+		 * first, into the same entries: taken from glibc's buffer. */
+		struct iovec v[SEGS + 1];
 		size_t total = 0;
-		for (int i = 0; i < cnt; i++)
-			total += in[i].iov_len;
-		fflush(f);   /* what the stream still holds goes first */
-		log_journal_write(in, cnt, total, level, caller);
+		int k = 0;
+		if (f->_IO_write_ptr > f->_IO_write_base) {
+			v[k].iov_base = f->_IO_write_base;
+			v[k++].iov_len = (size_t)(f->_IO_write_ptr - f->_IO_write_base);
+		}
+		for (int i = 0; i < cnt && k <= SEGS; i++)
+			v[k++] = in[i];
+		for (int i = 0; i < k; i++)
+			total += v[i].iov_len;
+		log_journal_write(fd, v, k, total, level, caller);
+		f->_IO_write_ptr = f->_IO_write_base;
 		return 0;
 	}
 	out_init(&o, fd, f, level, caller);
@@ -506,9 +516,9 @@ static __attribute__((noinline)) ssize_t write_slow(int fd, const void *buf, siz
 ssize_t log_write(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
-	if (unlikely(fd == log_journal_fd) && n && p && log_has_context()) {
+	if (unlikely(fdtab_get(fd) & FD_JOURNAL) && n && p && log_has_context()) {
 		struct iovec v = { (void *)buf, n };
-		return log_journal_write(&v, 1, n, log_cfg.line_level, io_caller);
+		return log_journal_write(fd, &v, 1, n, log_cfg.line_level, io_caller);
 	}
 	/* The common case: one whole line at a line start. */
 	if (likely(log_cfg.fast_lines) && n - 1 < FAST_MAX && p && p[n - 1] == '\n' &&
@@ -534,8 +544,8 @@ ssize_t log_writev(int fd, const struct iovec *iov, int cnt)
 	}
 	if (total == 0)
 		return REAL(writev)(fd, iov, cnt);
-	if (unlikely(fd == log_journal_fd) && log_has_context())
-		return log_journal_write(iov, cnt, total, log_cfg.line_level, io_caller);
+	if (unlikely(fdtab_get(fd) & FD_JOURNAL) && log_has_context())
+		return log_journal_write(fd, iov, cnt, total, log_cfg.line_level, io_caller);
 	if (!(log_state(fd) & LST_DEC) && !log_has_context()) {
 		ssize_t r = REAL(writev)(fd, iov, cnt);
 		if (r > 0) {
@@ -559,7 +569,5 @@ ssize_t log_writev(int fd, const struct iovec *iov, int cnt)
 
 void log_fd_closed(int fd)
 {
-	if (fd == log_journal_fd)
-		log_journal_fd = -1;   /* the stream is gone; what was pending goes at exit */
 	log_set_state(fd, 0);
 }

@@ -42,10 +42,11 @@ struct log_sink {
 extern const struct log_sink log_sink_rfc5424;
 extern const struct log_sink log_sink_journal;
 
-/* The journal sink's other way in: FD (stderr) is a stream to journald, and
- * its lines go as entries of their own (log_sink_journal.c).  -1: none. */
-extern int log_journal_fd;
-ssize_t log_journal_write(const struct iovec *in, int cnt, size_t total, int level, void *caller);
+/* The journal sink's other way in: FD has FD_JOURNAL (stderr, or a copy of
+ * it, is a stream to journald), and its lines go as entries of their own
+ * (log_sink_journal.c).  The program's byte count. */
+ssize_t log_journal_write(int fd, const struct iovec *in, int cnt, size_t total, int level,
+			  void *caller);
 
 /* Send one datagram of N bytes to the Unix socket PATH.  A stream socket
  * there (some syslog daemons) gets the bytes and a NUL ending them, as glibc

@@ -30,7 +30,6 @@
 #define ENTRY_BUF 8192
 #define CTX_FIELDS 64
 
-int log_journal_fd = -1;
 
 static void put_num(struct lbuf *b, const char *name, long v)
 {
@@ -116,7 +115,7 @@ static int journal_open(void)
 {
 	int saved = errno;
 	if (is_journal_stream(STDERR_FILENO))
-		log_journal_fd = STDERR_FILENO;
+		fdtab_store(STDERR_FILENO, FD_LOG | FD_JOURNAL);
 	errno = saved;
 	return 0;
 }
@@ -138,20 +137,24 @@ static char pending[2048];
 static size_t npending;
 static atomic_flag pending_busy;
 
+static int out_fd = 2;   /* where a line journald refused goes */
+
 static void line_out(const char *p, size_t n, struct log_deco *d)
 {
 	const char *ident = program_invocation_short_name ? program_invocation_short_name : "";
 	if (send_entry(p, n, d->level, -1, ident, 0, d) < 0) {
 		/* journald did not take it: the bytes go to the stream as written */
-		REAL(write)(log_journal_fd, p, n);
-		REAL(write)(log_journal_fd, "\n", 1);
+		REAL(write)(out_fd, p, n);
+		REAL(write)(out_fd, "\n", 1);
 	}
 }
 
-ssize_t log_journal_write(const struct iovec *in, int cnt, size_t total, int level, void *caller)
+ssize_t log_journal_write(int fd, const struct iovec *in, int cnt, size_t total, int level,
+			  void *caller)
 {
 	struct log_deco d;
 	int held = !atomic_flag_test_and_set(&pending_busy);
+	out_fd = fd;
 	log_deco_begin(&d, level, caller, 0);
 	for (int i = 0; i < cnt; i++) {
 		const char *p = in[i].iov_base;
@@ -190,7 +193,7 @@ ssize_t log_journal_write(const struct iovec *in, int cnt, size_t total, int lev
 /* A line the program began but never ended still becomes an entry. */
 __attribute__((destructor)) static void flush_pending(void)
 {
-	if (log_journal_fd < 0 || atomic_flag_test_and_set(&pending_busy))
+	if (atomic_flag_test_and_set(&pending_busy))
 		return;
 	if (npending) {
 		struct log_deco d;
