@@ -27,6 +27,7 @@ WEAK void net_init(void) {}
 WEAK ssize_t log_write(int fd, const void *b, size_t n) { return REAL(write)(fd, b, n); }
 WEAK ssize_t log_writev(int fd, const struct iovec *v, int c) { return REAL(writev)(fd, v, c); }
 WEAK void log_fd_closed(int fd) { (void)fd; }
+WEAK void log_fd_dup(int old, int new) { (void)old; (void)new; }
 WEAK ssize_t net_read(int fd, void *b, size_t n) { return REAL(read)(fd, b, n); }
 WEAK ssize_t net_readv(int fd, const struct iovec *v, int c) { return REAL(readv)(fd, v, c); }
 WEAK ssize_t net_recv(int fd, void *b, size_t n, int f) { return REAL(recv)(fd, b, n, f); }
@@ -238,16 +239,20 @@ static inline int dup_watched(int old, int new, unsigned *carry)
 	return fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new]);
 }
 
-/* After a successful dup onto NEW.  NEW's old file is closed now; its number
- * cannot be taken by another thread meanwhile, since it is NEW's again.  (A
- * failed dup leaves NEW as it was, and so its bits.) */
-static void dup_done(int new, unsigned carry)
+/* After a successful dup of OLD onto NEW.  NEW's old file is closed now; its
+ * number cannot be taken by another thread meanwhile, since it is NEW's
+ * again.  (A failed dup leaves NEW as it was, and so its bits.)  A copy of
+ * a log shares its line state (log_fd_dup): a line begun through one fd
+ * ends through the other. */
+static void dup_done(int old, int new, unsigned carry)
 {
 	KEEP_ERRNO;
 	forget(new);
 	fdtab_reset(new);
-	if (carry)
+	if (carry) {
 		fdtab_set(new, FD_LOG);
+		log_fd_dup(old, new);
+	}
 	RESTORE_ERRNO;
 }
 
@@ -258,7 +263,7 @@ CTX_EXPORT int dup2(int old, int new)
 		return REAL(dup2)(old, new);
 	int r = REAL(dup2)(old, new);
 	if (r >= 0)
-		dup_done(new, carry);
+		dup_done(old, new, carry);
 	return r;
 }
 
@@ -269,7 +274,7 @@ CTX_EXPORT int dup3(int old, int new, int flags)
 		return REAL(dup3)(old, new, flags);
 	int r = REAL(dup3)(old, new, flags);
 	if (r >= 0)
-		dup_done(new, carry);
+		dup_done(old, new, carry);
 	return r;
 }
 

@@ -25,6 +25,7 @@ extern __thread void *io_caller __attribute__((tls_model("initial-exec")));
 ssize_t log_write(int fd, const void *buf, size_t n);
 ssize_t log_writev(int fd, const struct iovec *iov, int cnt);
 void log_fd_closed(int fd);
+void log_fd_dup(int old, int new);
 
 /* Connections: fd has FD_CONN. */
 ssize_t net_read(int fd, void *buf, size_t n);
