@@ -1,0 +1,115 @@
+/*
+ * log_utf8: writes to stderr lines whose UTF-8 is cut across writes, or
+ * invalid, or full of control characters; and lines begun through one copy
+ * of fd 2 and ended through another, as a shell does.
+ *
+ *   cutnl    "x" + the lead byte of "é", then a newline: a sequence never
+ *            completed
+ *   split    "€ ok": the euro sign cut after two of its three bytes
+ *   splitv   one writev whose pieces cut "😀" twice
+ *   bad      a lead byte, then "A\n": not completed
+ *   stdio    fputs pieces cutting "😀" (stderr unbuffered)
+ *   c1       a C1 CSI (U+009B) and a raw 0x9b byte in one line
+ *   dup      "a" through dup2(2, 1), fd 1 restored, "b\n" through a new
+ *            dup2(2, 1): what bash does for printf a >&2; echo b >&2
+ *   dupclose "a" through a copy of fd 2 on fd 5, fd 5 closed, "b\n" on fd 2
+ *   random N SEED   N writes of random pieces (UTF-8, cut sequences, C0,
+ *            C1, invalid bytes, newlines), then a newline; the same bytes
+ *            go to stdout, in one piece each, for the checker
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static void w(int fd, const char *s)
+{
+	size_t n = strlen(s);
+	while (n) {
+		ssize_t r = write(fd, s, n);
+		if (r <= 0)
+			exit(2);
+		s += r;
+		n -= (size_t)r;
+	}
+}
+
+static void random_pieces(int n, unsigned long x)
+{
+	static const char *const units[] = {
+		"a", "b c", "\n", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc2\x9b",
+		"\xc2\x85", "\xe2\x80\xa8", "\x1b[1m", "\"", "\\", "\x7f", "\x9b", "\xff",
+		"\xc3", "\xe2\x82", "\xf0\x9f", "\xf0\x9f\x98", "\x80", "\xbf", "\xed\xa0\x80",
+		"\t", "\r", "=", "x=y",
+	};
+	char buf[256];
+	for (int i = 0; i < n; i++) {
+		size_t len = 0;
+		x = x * 6364136223846793005ul + 1442695040888963407ul;
+		int count = (int)((x >> 33) % 6);
+		for (int k = 0; k < count; k++) {
+			x = x * 6364136223846793005ul + 1442695040888963407ul;
+			const char *u = units[(x >> 33) % (sizeof units / sizeof units[0])];
+			size_t l = strlen(u);
+			/* sometimes only the start or the end of a unit */
+			if (l > 1 && (x >> 20) % 4 == 0)
+				l = 1 + (x >> 24) % (l - 1);
+			memcpy(buf + len, u, l);
+			len += l;
+		}
+		if (len && (write(2, buf, len) < 0 || write(1, buf, len) < 0))
+			exit(2);
+	}
+	w(2, "\n");
+	w(1, "\n");
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *m = argv[i];
+		if (!strcmp(m, "cutnl")) {
+			w(2, "x\xc3");
+			w(2, "\n");
+		} else if (!strcmp(m, "split")) {
+			w(2, "\xe2\x82");
+			w(2, "\xac ok\n");
+		} else if (!strcmp(m, "splitv")) {
+			struct iovec v[4] = { { "a\xf0\x9f", 3 }, { "\x98", 1 }, { "\x80 b", 3 },
+					      { "\n", 1 } };
+			if (writev(2, v, 4) != 8)
+				return 2;
+		} else if (!strcmp(m, "bad")) {
+			w(2, "\xe2");
+			w(2, "A\n");
+		} else if (!strcmp(m, "stdio")) {
+			fputs("y\xf0\x9f", stderr);
+			fputs("\x98\x80\n", stderr);
+		} else if (!strcmp(m, "c1")) {
+			w(2, "csi \xc2\x9b[31m and \x9b raw\n");
+		} else if (!strcmp(m, "dup")) {
+			int saved = fcntl(1, F_DUPFD, 10);
+			dup2(2, 1);
+			w(1, "a");
+			dup2(saved, 1);
+			dup2(2, 1);
+			w(1, "b\n");
+			dup2(saved, 1);
+			close(saved);
+		} else if (!strcmp(m, "dupclose")) {
+			dup2(2, 5);
+			w(5, "a");
+			close(5);
+			w(2, "b\n");
+		} else if (!strcmp(m, "random") && i + 2 < argc) {
+			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10));
+			i += 2;
+		} else {
+			fprintf(stderr, "unknown mode %s\n", m);
+			return 1;
+		}
+	}
+	return 0;
+}
