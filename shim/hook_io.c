@@ -28,6 +28,7 @@ WEAK ssize_t log_write(int fd, const void *b, size_t n) { return REAL(write)(fd,
 WEAK ssize_t log_writev(int fd, const struct iovec *v, int c) { return REAL(writev)(fd, v, c); }
 WEAK void log_fd_closed(int fd) { (void)fd; }
 WEAK void log_fd_dup(int old, int new) { (void)old; (void)new; }
+WEAK void log_fd_closing(int fd) { (void)fd; }
 WEAK ssize_t net_read(int fd, void *b, size_t n) { return REAL(read)(fd, b, n); }
 WEAK ssize_t net_readv(int fd, const struct iovec *v, int c) { return REAL(readv)(fd, v, c); }
 WEAK ssize_t net_recv(int fd, void *b, size_t n, int f) { return REAL(recv)(fd, b, n, f); }
@@ -195,6 +196,14 @@ CTX_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 /* ---- closing ---------------------------------------------------------- */
 
+/* FD's open file may be about to go: a json/logfmt record left open on it
+ * is ended while it still can be (before the real close or dup2). */
+static inline void closing(int fd)
+{
+	if (fdtab_get(fd) & FD_LOG)
+		log_fd_closing(fd);
+}
+
 /* Forget what we knew of FD (before the real close: see the top). */
 static void forget(int fd)
 {
@@ -217,6 +226,7 @@ CTX_EXPORT int close(int fd)
 {
 	if (unlikely(fdtab_get(fd))) {
 		KEEP_ERRNO;
+		closing(fd);
 		forget(fd);
 		RESTORE_ERRNO;
 		/* Nothing after the real close: from that instant another thread
@@ -261,6 +271,9 @@ CTX_EXPORT int dup2(int old, int new)
 	unsigned carry;
 	if (likely(!dup_watched(old, new, &carry)))
 		return REAL(dup2)(old, new);
+	KEEP_ERRNO;
+	closing(new);
+	RESTORE_ERRNO;
 	int r = REAL(dup2)(old, new);
 	if (r >= 0)
 		dup_done(old, new, carry);
@@ -272,6 +285,9 @@ CTX_EXPORT int dup3(int old, int new, int flags)
 	unsigned carry;
 	if (likely(!dup_watched(old, new, &carry)))
 		return REAL(dup3)(old, new, flags);
+	KEEP_ERRNO;
+	closing(new);
+	RESTORE_ERRNO;
 	int r = REAL(dup3)(old, new, flags);
 	if (r >= 0)
 		dup_done(old, new, carry);
@@ -282,8 +298,10 @@ CTX_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
 		KEEP_ERRNO;
-		for (unsigned fd = first; fd <= last && fd < FDTAB_MAX; fd++)
+		for (unsigned fd = first; fd <= last && fd < FDTAB_MAX; fd++) {
+			closing((int)fd);
 			forget((int)fd);
+		}
 		RESTORE_ERRNO;
 	}
 	int r = REAL(close_range)(first, last, flags);

@@ -26,6 +26,8 @@ ssize_t log_write(int fd, const void *buf, size_t n);
 ssize_t log_writev(int fd, const struct iovec *iov, int cnt);
 void log_fd_closed(int fd);
 void log_fd_dup(int old, int new);
+/* FD, a log, is about to be closed or replaced (before the real call). */
+void log_fd_closing(int fd);
 
 /* Connections: fd has FD_CONN. */
 ssize_t net_read(int fd, void *buf, size_t n);

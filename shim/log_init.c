@@ -148,6 +148,7 @@ void log_init(void)
 	log_cfg.fast_lines = log_cfg.style == LF_TEXT && !log_cfg.has_suffix;
 	if (log_cfg.uses & LT_USES_TIME)
 		log_tz_init();
+	log_slots_init();
 
 	if (log_cfg.sinks & LOG_SINK_STDERR) {
 		fdtab_default[2] = FD_LOG;

@@ -35,9 +35,6 @@
 #include <poll.h>
 #include <string.h>
 
-_Atomic uint8_t log_line_state[FDTAB_MAX];
-_Atomic uint16_t log_alias[FDTAB_MAX];
-_Atomic uint32_t log_held[FDTAB_MAX];
 
 #define SEGS 32
 #define ESC_BUF 512    /* escaped output; also the gather buffer in text style */
@@ -507,6 +504,8 @@ ssize_t log_out_fd(int fd, const struct iovec *in, int cnt, size_t total, int le
 	run(&o, in, cnt);
 	log_deco_end(&o.deco);
 	log_set_line(fd, o.st_done, o.held_done);
+	if (o.st_done & LST_DEC)
+		log_line_left_open(fd);
 	if (o.done == 0 && o.err) {
 		errno = o.err;
 		return -1;
@@ -521,6 +520,8 @@ int log_out_stream(FILE *f, int fd, const struct iovec *in, int cnt, int level, 
 	run(&o, in, cnt);
 	log_deco_end(&o.deco);
 	log_set_line(fd, o.st_done, o.held_done);
+	if (o.st_done & LST_DEC)
+		log_line_left_open(fd);
 	if (o.err) {
 		errno = o.err;
 		return -1;
@@ -639,69 +640,4 @@ ssize_t log_writev(int fd, const struct iovec *iov, int cnt)
 	if (r >= 0)
 		RESTORE_ERRNO;
 	return r;
-}
-
-/* ---- slots: the line state of an open file, shared by its copies ---------- */
-
-/* How many fds are copies of another (their alias is not 0), and the
- * highest such fd ever: a closing fd looks for its copies only below it,
- * and only when there are any. */
-static _Atomic int alias_count;
-static _Atomic int alias_top;
-
-void log_fd_dup(int old, int new)
-{
-	if ((unsigned)old >= FDTAB_MAX || (unsigned)new >= FDTAB_MAX || old == new)
-		return;
-	int s = log_slot(old);
-	if (s == new)
-		return;   /* cannot happen: NEW was forgotten, its slot handed on */
-	atomic_store_explicit(&log_alias[new], (uint16_t)(new ^ s), memory_order_relaxed);
-	atomic_fetch_add_explicit(&alias_count, 1, memory_order_relaxed);
-	int top = atomic_load_explicit(&alias_top, memory_order_relaxed);
-	while (new > top &&
-	       !atomic_compare_exchange_weak_explicit(&alias_top, &top, new, memory_order_relaxed,
-						      memory_order_relaxed))
-		;
-}
-
-/* FD is closed or replaced (before the real call).  A copy lets go of its
- * slot, whose owner's line goes on; an owner hands its slot (the line state
- * and held bytes) to one of its copies if there are any, else it is reset.
- * No allocation, no lock: this runs in close(). */
-void log_fd_closed(int fd)
-{
-	if ((unsigned)fd >= FDTAB_MAX)
-		return;
-	int s = log_slot(fd);
-	if (s != fd) {
-		atomic_store_explicit(&log_alias[fd], 0, memory_order_relaxed);
-		atomic_fetch_sub_explicit(&alias_count, 1, memory_order_relaxed);
-		return;
-	}
-	int heir = -1;
-	if (atomic_load_explicit(&alias_count, memory_order_relaxed) > 0) {
-		int top = atomic_load_explicit(&alias_top, memory_order_relaxed);
-		for (int f = 0; f <= top && f < FDTAB_MAX; f++) {
-			if (f == fd || log_slot(f) != fd)
-				continue;
-			if (heir < 0) {
-				heir = f;
-				atomic_store_explicit(&log_held[f],
-						      atomic_load_explicit(&log_held[fd], memory_order_relaxed),
-						      memory_order_relaxed);
-				atomic_store_explicit(&log_line_state[f],
-						      atomic_load_explicit(&log_line_state[fd],
-									   memory_order_relaxed),
-						      memory_order_relaxed);
-				atomic_store_explicit(&log_alias[f], 0, memory_order_relaxed);
-				atomic_fetch_sub_explicit(&alias_count, 1, memory_order_relaxed);
-			} else {
-				atomic_store_explicit(&log_alias[f], (uint16_t)(f ^ heir),
-						      memory_order_relaxed);
-			}
-		}
-	}
-	atomic_store_explicit(&log_held[fd], 0, memory_order_relaxed);
-	atomic_store_explicit(&log_line_state[fd], 0, memory_order_relaxed);
 }

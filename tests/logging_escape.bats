@@ -61,6 +61,22 @@ strict() {
 "c\ufffd"' ]
 }
 
+@test "json and logfmt: a record left open is ended at exit and when its file is replaced, not by a forked child" {
+	for style in json logfmt; do
+		BAGGAGE=request_id=r1 strict "$style" "$T/log_utf8" forknonl nonl
+		assert_success
+		[ "$output" = '"ab"
+"tail\ufffd"' ]
+	done
+	# bash: fd 2 replaced by /dev/null for one command, a subshell, then a
+	# last line without a newline
+	BAGGAGE=request_id=r1 strict json bash -c \
+		'printf a >&2; echo hidden 2>/dev/null >&2; printf b >&2; (exit 0); v=$(echo x); printf "c$v" >&2'
+	assert_success
+	[ "$output" = '"a"
+"bcx"' ]
+}
+
 @test "C1 controls and invalid bytes in message bytes are escaped in json and logfmt" {
 	for style in json logfmt; do
 		BAGGAGE=request_id=r1 strict "$style" "$T/log_utf8" c1

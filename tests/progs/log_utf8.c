@@ -13,6 +13,9 @@
  *   dup      "a" through dup2(2, 1), fd 1 restored, "b\n" through a new
  *            dup2(2, 1): what bash does for printf a >&2; echo b >&2
  *   dupclose "a" through a copy of fd 2 on fd 5, fd 5 closed, "b\n" on fd 2
+ *   nonl     "tail" and a cut sequence, then exit without a newline
+ *   forknonl "a" with no newline, then a child that exits (exit, not _exit),
+ *            then "b\n": the child must not end the parent's line
  *   random N SEED   N writes of random pieces (UTF-8, cut sequences, C0,
  *            C1, invalid bytes, newlines), then a newline; the same bytes
  *            go to stdout, in one piece each, for the checker
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void w(int fd, const char *s)
@@ -102,6 +106,15 @@ int main(int argc, char **argv)
 			dup2(2, 5);
 			w(5, "a");
 			close(5);
+			w(2, "b\n");
+		} else if (!strcmp(m, "nonl")) {
+			w(2, "tail\xe2");
+		} else if (!strcmp(m, "forknonl")) {
+			w(2, "a");
+			pid_t pid = fork();
+			if (pid == 0)
+				exit(0);
+			waitpid(pid, NULL, 0);
 			w(2, "b\n");
 		} else if (!strcmp(m, "random") && i + 2 < argc) {
 			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10));
