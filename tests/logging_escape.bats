@@ -43,6 +43,18 @@ strict() {
 	done
 }
 
+@test "json and logfmt: random pieces through short writes and EAGAIN on a slow non-blocking socket stay valid and whole" {
+	for style in json logfmt; do
+		for seed in 4 5; do
+			LD_PRELOAD=$SHIM BAGGAGE=request_id=r1 CTXSHIM_LOG_STYLE=$style \
+				"$T/log_utf8" partial 3000 "$seed" "$BATS_TEST_TMPDIR/raw" >"$BATS_TEST_TMPDIR/out"
+			run $PY "$CHECK" strict "$style" "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/raw"
+			assert_success
+			[ "${#lines[@]}" -gt 400 ]
+		done
+	done
+}
+
 @test "a line begun through a dup2 copy of fd 2 and ended through another is one record (C program)" {
 	for style in json logfmt; do
 		BAGGAGE=request_id=r1 strict "$style" "$T/log_utf8" dup dupclose

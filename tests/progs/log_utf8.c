@@ -19,11 +19,18 @@
  *   random N SEED   N writes of random pieces (UTF-8, cut sequences, C0,
  *            C1, invalid bytes, newlines), then a newline; the same bytes
  *            go to stdout, in one piece each, for the checker
+ *   partial N SEED RAW   the same through a non-blocking socket to a slow
+ *            reader (which copies it to stdout): short writes and EAGAIN,
+ *            the rest written again as a careful program does; the bytes
+ *            to RAW
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,19 +47,37 @@ static void w(int fd, const char *s)
 	}
 }
 
-static void random_pieces(int n, unsigned long x)
+/* Write all of P to fd 2, through short writes and EAGAIN. */
+static void write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t r = write(2, p, n);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct pollfd pfd = { 2, POLLOUT, 0 };
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (r <= 0)
+			exit(72);
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+/* N random pieces to fd 2, each also to COPY (a file, or stdout). */
+static void random_pieces(int n, unsigned long x, int copy)
 {
 	static const char *const units[] = {
 		"a", "b c", "\n", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc2\x9b",
 		"\xc2\x85", "\xe2\x80\xa8", "\x1b[1m", "\"", "\\", "\x7f", "\x9b", "\xff",
 		"\xc3", "\xe2\x82", "\xf0\x9f", "\xf0\x9f\x98", "\x80", "\xbf", "\xed\xa0\x80",
-		"\t", "\r", "=", "x=y",
+		"\t", "\r", "=", "x=y", "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
 	};
-	char buf[256];
+	char buf[512];
 	for (int i = 0; i < n; i++) {
 		size_t len = 0;
 		x = x * 6364136223846793005ul + 1442695040888963407ul;
-		int count = (int)((x >> 33) % 6);
+		int count = (int)((x >> 33) % 12);
 		for (int k = 0; k < count; k++) {
 			x = x * 6364136223846793005ul + 1442695040888963407ul;
 			const char *u = units[(x >> 33) % (sizeof units / sizeof units[0])];
@@ -63,11 +88,43 @@ static void random_pieces(int n, unsigned long x)
 			memcpy(buf + len, u, l);
 			len += l;
 		}
-		if (len && (write(2, buf, len) < 0 || write(1, buf, len) < 0))
-			exit(2);
+		if (!len)
+			continue;
+		write_all(buf, len);
+		if (write(copy, buf, len) != (ssize_t)len)
+			exit(73);
 	}
-	w(2, "\n");
-	w(1, "\n");
+	write_all("\n", 1);
+	if (write(copy, "\n", 1) != 1)
+		exit(73);
+}
+
+/* fd 2 becomes a non-blocking socket with small buffers to a slow reader
+ * that copies what it gets to stdout; returns the reader's pid. */
+static pid_t slow_stderr(void)
+{
+	int sv[2], small = 2048;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		exit(70);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char buf[300];
+		ssize_t r;
+		close(sv[0]);
+		while ((r = read(sv[1], buf, sizeof buf)) > 0) {
+			if (write(1, buf, (size_t)r) != r)
+				_exit(71);
+			usleep(20);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	dup2(sv[0], 2);
+	close(sv[0]);
+	fcntl(2, F_SETFL, fcntl(2, F_GETFL) | O_NONBLOCK);
+	return pid;
 }
 
 int main(int argc, char **argv)
@@ -117,8 +174,17 @@ int main(int argc, char **argv)
 			waitpid(pid, NULL, 0);
 			w(2, "b\n");
 		} else if (!strcmp(m, "random") && i + 2 < argc) {
-			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10));
+			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10), 1);
 			i += 2;
+		} else if (!strcmp(m, "partial") && i + 3 < argc) {
+			int raw = open(argv[i + 3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (raw < 0)
+				return 74;
+			pid_t pid = slow_stderr();
+			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10), raw);
+			close(2);
+			waitpid(pid, NULL, 0);
+			i += 3;
 		} else {
 			fprintf(stderr, "unknown mode %s\n", m);
 			return 1;
