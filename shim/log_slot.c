@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 _Atomic uint8_t log_line_state[FDTAB_MAX];
 _Atomic uint16_t log_alias[FDTAB_MAX];
@@ -28,6 +29,19 @@ _Atomic uint32_t log_held[FDTAB_MAX];
  * smaller than the child's own.  Without a system call per write. */
 static _Atomic uint32_t owner[FDTAB_MAX];
 static _Atomic uint32_t generation = 1;
+/* The process this memory belongs to: a vforked child (or one made by
+ * clone or _Fork, which run no fork handlers) shares or copies it but has
+ * another pid, and must not end its parent's records. */
+static _Atomic int self_pid;
+
+/* 1 in such a child: between vfork and exec (Python's subprocess, glibc's
+ * posix_spawn) the fd hooks run on the parent's memory, and the parent's
+ * lines must not change.  A system call, but only when a log fd is closed
+ * or copied. */
+static int foreign(void)
+{
+	return getpid() != atomic_load_explicit(&self_pid, memory_order_relaxed);
+}
 static _Atomic int open_top = -1;   /* highest slot ever left open */
 
 /* How many fds are copies of another (their alias is not 0), and the
@@ -38,7 +52,7 @@ static _Atomic int alias_top;
 
 void log_fd_dup(int old, int new)
 {
-	if ((unsigned)old >= FDTAB_MAX || (unsigned)new >= FDTAB_MAX || old == new)
+	if ((unsigned)old >= FDTAB_MAX || (unsigned)new >= FDTAB_MAX || old == new || foreign())
 		return;
 	int s = log_slot(old);
 	if (s == new)
@@ -58,7 +72,7 @@ void log_fd_dup(int old, int new)
  * No allocation, no lock: this runs in close(). */
 void log_fd_closed(int fd)
 {
-	if ((unsigned)fd >= FDTAB_MAX)
+	if ((unsigned)fd >= FDTAB_MAX || foreign())
 		return;
 	int s = log_slot(fd);
 	if (s != fd) {
@@ -135,7 +149,7 @@ static void end_record(int s)
 	unsigned st = atomic_load_explicit(&log_line_state[s], memory_order_relaxed);
 	if (!(st & LST_DEC) || log_cfg.style == LF_TEXT ||
 	    atomic_load_explicit(&owner[s], memory_order_relaxed) !=
-		    atomic_load_explicit(&generation, memory_order_relaxed))
+		    atomic_load_explicit(&generation, memory_order_relaxed) || foreign())
 		return;
 	uint32_t h = atomic_exchange_explicit(&log_held[s], 0, memory_order_relaxed);
 	unsigned char held[3];
@@ -182,10 +196,12 @@ void log_fd_closing(int fd)
 static void fork_child(void)
 {
 	atomic_fetch_add(&generation, 1);
+	atomic_store(&self_pid, getpid());
 }
 
 void log_slots_init(void)
 {
+	atomic_store(&self_pid, getpid());
 	pthread_atfork(NULL, NULL, fork_child);
 }
 

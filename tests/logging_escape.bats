@@ -87,6 +87,16 @@ strict() {
 	assert_success
 	[ "$output" = '"a"
 "bcx"' ]
+	# python's subprocess dup2s over fd 2 in a vforked child, on the
+	# parent's memory: the parent's open line goes on
+	BAGGAGE=request_id=r1 strict json $PY -c '
+import subprocess, sys
+sys.stderr.write("a"); sys.stderr.flush()
+subprocess.run(["true"], stderr=subprocess.DEVNULL)
+subprocess.run(["true"], stderr=subprocess.STDOUT)
+sys.stderr.write("b\n"); sys.stderr.flush()'
+	assert_success
+	[ "$output" = '"ab"' ]
 }
 
 @test "C1 controls and invalid bytes in message bytes are escaped in json and logfmt" {
