@@ -29,6 +29,7 @@ _Atomic uint32_t log_held[FDTAB_MAX];
  * smaller than the child's own.  Without a system call per write. */
 static _Atomic uint32_t owner[FDTAB_MAX];
 static _Atomic uint32_t generation = 1;
+static _Atomic int open_top = -1;   /* highest slot ever left open */
 /* The process this memory belongs to: a vforked child (or one made by
  * clone or _Fork, which run no fork handlers) shares or copies it but has
  * another pid, and must not end its parent's records. */
@@ -42,7 +43,6 @@ static int foreign(void)
 {
 	return getpid() != atomic_load_explicit(&self_pid, memory_order_relaxed);
 }
-static _Atomic int open_top = -1;   /* highest slot ever left open */
 
 /* How many fds are copies of another (their alias is not 0), and the
  * highest such fd ever: a closing fd looks for its copies only below it,
@@ -91,10 +91,15 @@ void log_fd_closed(int fd)
 				atomic_store_explicit(&log_held[f],
 						      atomic_load_explicit(&log_held[fd], memory_order_relaxed),
 						      memory_order_relaxed);
+				atomic_store_explicit(&owner[f],
+						      atomic_load_explicit(&owner[fd], memory_order_relaxed),
+						      memory_order_relaxed);
 				atomic_store_explicit(&log_line_state[f],
 						      atomic_load_explicit(&log_line_state[fd],
 									   memory_order_relaxed),
 						      memory_order_relaxed);
+				if (f > atomic_load_explicit(&open_top, memory_order_relaxed))
+					atomic_store_explicit(&open_top, f, memory_order_relaxed);
 				atomic_store_explicit(&log_alias[f], 0, memory_order_relaxed);
 				atomic_fetch_sub_explicit(&alias_count, 1, memory_order_relaxed);
 			} else {
@@ -147,7 +152,7 @@ static void quiet_write(int fd, const char *p, size_t n)
 static void end_record(int s)
 {
 	unsigned st = atomic_load_explicit(&log_line_state[s], memory_order_relaxed);
-	if (!(st & LST_DEC) || log_cfg.style == LF_TEXT ||
+	if (!(st & LST_DEC) || log_cfg.style == LF_TEXT || !(fdtab_get(s) & FD_LOG) ||
 	    atomic_load_explicit(&owner[s], memory_order_relaxed) !=
 		    atomic_load_explicit(&generation, memory_order_relaxed) || foreign())
 		return;
