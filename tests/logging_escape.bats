@@ -57,10 +57,12 @@ strict() {
 
 @test "a line begun through a dup2 copy of fd 2 and ended through another is one record (C program)" {
 	for style in json logfmt; do
-		BAGGAGE=request_id=r1 strict "$style" "$T/log_utf8" dup dupclose
+		BAGGAGE=request_id=r1 strict "$style" "$T/log_utf8" dup dupclose heir split
 		assert_success
 		[ "$output" = '"ab"
-"ab"' ]
+"ab"
+"ab"
+"\u20ac ok"' ]
 	done
 }
 

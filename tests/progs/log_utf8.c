@@ -13,6 +13,8 @@
  *   dup      "a" through dup2(2, 1), fd 1 restored, "b\n" through a new
  *            dup2(2, 1): what bash does for printf a >&2; echo b >&2
  *   dupclose "a" through a copy of fd 2 on fd 5, fd 5 closed, "b\n" on fd 2
+ *   heir     fd 2 copied to fd 5 by dup2, "a" on 2, fd 2 closed, "b\n" on 5,
+ *            then fd 5 back on 2
  *   nonl     "tail" and a cut sequence, then exit without a newline
  *   forknonl "a" with no newline, then a child that exits (exit, not _exit),
  *            then "b\n": the child must not end the parent's line
@@ -164,6 +166,13 @@ int main(int argc, char **argv)
 			w(5, "a");
 			close(5);
 			w(2, "b\n");
+		} else if (!strcmp(m, "heir")) {
+			dup2(2, 5);
+			w(2, "a");
+			close(2);
+			w(5, "b\n");
+			dup2(5, 2);
+			close(5);
 		} else if (!strcmp(m, "nonl")) {
 			w(2, "tail\xe2");
 		} else if (!strcmp(m, "forknonl")) {
