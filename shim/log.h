@@ -98,8 +98,9 @@ static inline void log_set_state(int fd, unsigned st)
 
 /* NEW was made a copy of the log fd OLD (after dup2/dup3; NEW forgotten). */
 void log_fd_dup(int old, int new);
-/* FD's line is left open and decorated by this process (log_slot.c). */
-void log_line_left_open(int fd);
+/* FD's line is left open and decorated by this process (log_slot.c);
+ * STREAM: its last bytes went into a stdio stream's buffer. */
+void log_line_left_open(int fd, int stream);
 void log_slots_init(void);
 
 /* After undecorated bytes ending with LAST went out: the line is open or

@@ -505,7 +505,7 @@ ssize_t log_out_fd(int fd, const struct iovec *in, int cnt, size_t total, int le
 	log_deco_end(&o.deco);
 	log_set_line(fd, o.st_done, o.held_done);
 	if (o.st_done & LST_DEC)
-		log_line_left_open(fd);
+		log_line_left_open(fd, 0);
 	if (o.done == 0 && o.err) {
 		errno = o.err;
 		return -1;
@@ -521,7 +521,7 @@ int log_out_stream(FILE *f, int fd, const struct iovec *in, int cnt, int level, 
 	log_deco_end(&o.deco);
 	log_set_line(fd, o.st_done, o.held_done);
 	if (o.st_done & LST_DEC)
-		log_line_left_open(fd);
+		log_line_left_open(fd, 1);
 	if (o.err) {
 		errno = o.err;
 		return -1;

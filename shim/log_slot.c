@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,7 +27,9 @@ _Atomic uint32_t log_held[FDTAB_MAX];
 
 /* Which process left the slot's line open: its generation, one more than
  * its parent's (bumped in a forked child), so an inherited value is always
- * smaller than the child's own.  Without a system call per write. */
+ * smaller than the child's own.  Without a system call per write.  The top
+ * bit: the line's last bytes went through a stdio stream (OWNER_STREAM). */
+#define OWNER_STREAM 0x80000000u
 static _Atomic uint32_t owner[FDTAB_MAX];
 static _Atomic uint32_t generation = 1;
 static _Atomic int open_top = -1;   /* highest slot ever left open */
@@ -112,13 +115,13 @@ void log_fd_closed(int fd)
 	atomic_store_explicit(&log_line_state[fd], 0, memory_order_relaxed);
 }
 
-void log_line_left_open(int fd)
+void log_line_left_open(int fd, int stream)
 {
 	if ((unsigned)fd >= FDTAB_MAX)
 		return;
 	int s = log_slot(fd);
-	atomic_store_explicit(&owner[s], atomic_load_explicit(&generation, memory_order_relaxed),
-			      memory_order_relaxed);
+	uint32_t gen = atomic_load_explicit(&generation, memory_order_relaxed);
+	atomic_store_explicit(&owner[s], gen | (stream ? OWNER_STREAM : 0), memory_order_relaxed);
 	if (s > atomic_load_explicit(&open_top, memory_order_relaxed))
 		atomic_store_explicit(&open_top, s, memory_order_relaxed);
 }
@@ -148,14 +151,38 @@ static void quiet_write(int fd, const char *p, size_t n)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* End the record open in slot S if this process opened it (json, logfmt). */
+/* The standard stream writing to slot S, or NULL. */
+static FILE *std_stream(int s)
+{
+	FILE *std[2] = { stderr, stdout };
+	for (int i = 0; i < 2; i++) {
+		int fd = std[i] ? fileno(std[i]) : -1;
+		if ((unsigned)fd < FDTAB_MAX && log_slot(fd) == s)
+			return std[i];
+	}
+	return NULL;
+}
+
+/* End the record open in slot S if this process opened it (json, logfmt).
+ * Its bytes may still wait in a stdio buffer: then the end goes after them
+ * through the same stream (stdout, stderr), or, for another stream the
+ * shim cannot name, is left out rather than written before them. */
 static void end_record(int s)
 {
 	unsigned st = atomic_load_explicit(&log_line_state[s], memory_order_relaxed);
+	uint32_t own = atomic_load_explicit(&owner[s], memory_order_relaxed);
 	if (!(st & LST_DEC) || log_cfg.style == LF_TEXT || !(fdtab_get(s) & FD_LOG) ||
-	    atomic_load_explicit(&owner[s], memory_order_relaxed) !=
-		    atomic_load_explicit(&generation, memory_order_relaxed) || foreign())
+	    (own & ~OWNER_STREAM) != atomic_load_explicit(&generation, memory_order_relaxed) ||
+	    foreign())
 		return;
+	FILE *f = NULL;
+	if (own & OWNER_STREAM) {
+		f = std_stream(s);
+		if (!f)
+			return;
+		if (__fpending(f) == 0)
+			f = NULL;   /* nothing waits: straight to the fd */
+	}
 	uint32_t h = atomic_exchange_explicit(&log_held[s], 0, memory_order_relaxed);
 	unsigned char held[3];
 	size_t n = h >> 24;
@@ -169,9 +196,19 @@ static void end_record(int s)
 	lf_json_string(&b, (const char *)held, n);   /* never completed: U+FFFD */
 	b.len += lt_suffix(&log_cfg.tpl, log_cfg.style, &none, buf + b.len, sizeof buf - 1 - b.len);
 	buf[b.len++] = '\n';
-	atomic_store_explicit(&log_line_state[s], 0, memory_order_relaxed);
 	int saved = errno;
-	quiet_write(s, buf, b.len);
+	if (f) {
+		/* never wait for a lock another thread may hold at exit */
+		if (ftrylockfile(f) != 0)
+			return;
+		int was = log_enter();
+		REAL(fwrite_unlocked)(buf, 1, b.len, f);
+		log_leave(was);
+		funlockfile(f);
+	} else {
+		quiet_write(s, buf, b.len);
+	}
+	atomic_store_explicit(&log_line_state[s], 0, memory_order_relaxed);
 	errno = saved;
 }
 

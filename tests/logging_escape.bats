@@ -82,6 +82,13 @@ strict() {
 		[ "$output" = '"ab"
 "tail\ufffd"' ]
 	done
+	# stdout a log, fully buffered: the end goes after the buffered bytes
+	LD_PRELOAD=$SHIM BAGGAGE=request_id=r1 CTXSHIM_LOG=stdout CTXSHIM_LOG_STYLE=json \
+		"$T/log_utf8" outnonl >"$BATS_TEST_TMPDIR/out"
+	run $PY "$CHECK" strict json "$BATS_TEST_TMPDIR/out"
+	assert_success
+	[ "$output" = '"one"
+"partial more"' ]
 	# bash: fd 2 replaced by /dev/null for one command, a subshell, then a
 	# last line without a newline
 	BAGGAGE=request_id=r1 strict json bash -c \

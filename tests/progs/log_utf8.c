@@ -15,6 +15,8 @@
  *   dupclose "a" through a copy of fd 2 on fd 5, fd 5 closed, "b\n" on fd 2
  *   heir     fd 2 copied to fd 5 by dup2, "a" on 2, fd 2 closed, "b\n" on 5,
  *            then fd 5 back on 2
+ *   outnonl  on stdout (fully buffered to a file): "one\n", then "partial"
+ *            and " more" without a newline, and exit
  *   nonl     "tail" and a cut sequence, then exit without a newline
  *   forknonl "a" with no newline, then a child that exits (exit, not _exit),
  *            then "b\n": the child must not end the parent's line
@@ -173,6 +175,10 @@ int main(int argc, char **argv)
 			w(5, "b\n");
 			dup2(5, 2);
 			close(5);
+		} else if (!strcmp(m, "outnonl")) {
+			printf("one\n");
+			printf("partial");
+			fputs(" more", stdout);
 		} else if (!strcmp(m, "nonl")) {
 			w(2, "tail\xe2");
 		} else if (!strcmp(m, "forknonl")) {
