@@ -73,8 +73,12 @@ static void key_once(void)
 /* In the child of fork (single-threaded here). */
 void ctx_ids_fork_child(void)
 {
-	if (atomic_load(&keyed) != 2)
-		return;     /* the child reads its own key when it needs one */
+	if (atomic_load(&keyed) != 2) {
+		/* the child reads its own key when it needs one; a thread that
+		 * was reading the parent's does not exist here */
+		atomic_store(&keyed, 0);
+		return;
+	}
 	uint64_t pid = (uint64_t)(uint32_t)getpid();
 	uint64_t c = atomic_load_explicit(&counter, memory_order_relaxed);
 	uint64_t t = clock_ns();
