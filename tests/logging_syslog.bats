@@ -213,3 +213,37 @@ syslog.syslog(syslog.LOG_ERR, "disk 100% full %s %m")'
 	run cat "$BATS_TEST_TMPDIR/log"
 	assert_line --regexp '^<27>.* pyapp\[[0-9]+\]: \[request_id=py1\] disk 100% full %s %m$'
 }
+
+@test "C1 controls, ESC and invalid bytes in context values are escaped in syslog: text, json and rfc5424" {
+	local hostile='request_id=r1,k=%C2%9B%5B31m%1B%5B2J%9B%FF' f=$BATS_TEST_TMPDIR/log
+	# no datagram holds a raw control (C0 but the receiver's \n, DEL, C1)
+	# or a byte that is not UTF-8
+	clean='
+import re, sys
+for raw in open(sys.argv[1], "rb").read().split(b"\n")[:-1]:
+    line = raw.decode("utf-8", "strict")
+    assert not re.search("[\x00-\x1f\x7f-\x9f]", line), repr(line)
+print("clean")'
+	BAGGAGE=$hostile devlog "$T/log_calls" syslog
+	run $PY -c "$clean" "$f"
+	assert_output clean
+	run cat "$f"
+	assert_line --regexp '^<12>.* log_calls: \[request_id=r1 k="\\u009b\[31m\\u001b\[2J\\ufffd\\ufffd"\] syslog warning 9$'
+	BAGGAGE=$hostile CTXSHIM_LOG_FORMAT='[{k}] {message}' devlog "$T/log_calls" syslog
+	run $PY -c "$clean" "$f"
+	assert_output clean
+	run cat "$f"
+	assert_line --regexp '^<12>.* log_calls: \[\\u009b\[31m\\x1b\[2J\\x9b\\xff\] syslog warning 9$'
+	BAGGAGE=$hostile CTXSHIM_LOG_STYLE=json devlog "$T/log_calls" syslog
+	run $PY -c "$clean" "$f"
+	assert_output clean
+	run $PY -c '
+import json, sys
+print(json.dumps(json.loads(open(sys.argv[1]).readline().split(": ", 1)[1])["k"]))' "$f"
+	[ "$output" = '"\u009b[31m\u001b[2J\ufffd\ufffd"' ]
+	BAGGAGE=$hostile CTXSHIM_LOG_SYSLOG=rfc5424 devlog "$T/log_calls" openlog syslog
+	run $PY -c "$clean" "$f"
+	assert_output clean
+	run cat "$f"
+	assert_line --regexp '^<156>1 .* logcalls [0-9]+ - \[ctx@32473 request_id="r1" k="\\u009b\[31m\\x1b\[2J'$'\xef\xbf\xbd\xef\xbf\xbd''"\] syslog warning 9$'
+}

@@ -169,6 +169,14 @@ CTX_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 /* ---- closing ---------------------------------------------------------- */
 
+/* FD's open file may be about to go: a json/logfmt record left open on it
+ * is ended while it still can be (before the real close or dup2). */
+static inline void closing(int fd)
+{
+	if (fdtab_get(fd) & FD_LOG)
+		log_fd_closing(fd);
+}
+
 /* Forget what we knew of FD (before the real close: see the top). */
 #define forget fdtab_forget
 
@@ -176,6 +184,7 @@ CTX_EXPORT int close(int fd)
 {
 	if (unlikely(fdtab_get(fd))) {
 		KEEP_ERRNO;
+		closing(fd);
 		forget(fd);
 		RESTORE_ERRNO;
 		/* Nothing after the real close: from that instant another thread
@@ -201,17 +210,21 @@ static inline int dup_watched(int old, int new, unsigned *carry)
 	return fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new]);
 }
 
-/* After a successful dup onto NEW.  NEW's old file is closed now; its number
- * cannot be taken by another thread meanwhile, since it is NEW's again.  (A
- * failed dup leaves NEW as it was, and so its bits.) */
-static void dup_done(int new, unsigned carry)
+/* After a successful dup of OLD onto NEW.  NEW's old file is closed now; its
+ * number cannot be taken by another thread meanwhile, since it is NEW's
+ * again.  (A failed dup leaves NEW as it was, and so its bits.)  A copy of
+ * a log shares its line state (log_fd_dup): a line begun through one fd
+ * ends through the other. */
+static void dup_done(int old, int new, unsigned carry)
 {
 	KEEP_ERRNO;
 	forget(new);
-	if (carry)
+	if (carry) {
 		fdtab_store(new, carry);   /* the same file as OLD: its verdict */
-	else
+		log_fd_dup(old, new);      /* ... and its line */
+	} else {
 		fdtab_reset(new);
+	}
 	RESTORE_ERRNO;
 }
 
@@ -220,9 +233,12 @@ CTX_EXPORT int dup2(int old, int new)
 	unsigned carry;
 	if (likely(!dup_watched(old, new, &carry)))
 		return REAL(dup2)(old, new);
+	KEEP_ERRNO;
+	closing(new);
+	RESTORE_ERRNO;
 	int r = REAL(dup2)(old, new);
 	if (r >= 0)
-		dup_done(new, carry);
+		dup_done(old, new, carry);
 	return r;
 }
 
@@ -231,9 +247,12 @@ CTX_EXPORT int dup3(int old, int new, int flags)
 	unsigned carry;
 	if (likely(!dup_watched(old, new, &carry)))
 		return REAL(dup3)(old, new, flags);
+	KEEP_ERRNO;
+	closing(new);
+	RESTORE_ERRNO;
 	int r = REAL(dup3)(old, new, flags);
 	if (r >= 0)
-		dup_done(new, carry);
+		dup_done(old, new, carry);
 	return r;
 }
 
@@ -241,8 +260,10 @@ CTX_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
 		KEEP_ERRNO;
-		for (unsigned fd = first; fd <= last && fd < FDTAB_MAX; fd++)
+		for (unsigned fd = first; fd <= last && fd < FDTAB_MAX; fd++) {
+			closing((int)fd);
 			forget((int)fd);
+		}
 		RESTORE_ERRNO;
 	}
 	int r = REAL(close_range)(first, last, flags);

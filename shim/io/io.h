@@ -26,6 +26,9 @@ ssize_t log_writev(int fd, const struct iovec *iov, int cnt);
 /* FD has FD_LOGQ (stdout/stderr not judged yet): decide whether it is a log
  * (log_fdkind.c); its new bits. */
 int log_fd_decide(int fd);
+void log_fd_dup(int old, int new);
+/* FD, a log, is about to be closed or replaced (before the real call). */
+void log_fd_closing(int fd);
 
 /* Connections: fd has FD_CONN. */
 ssize_t net_read(int fd, void *buf, size_t n);

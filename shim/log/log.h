@@ -80,26 +80,57 @@ static inline int log_fd_is_log(int fd)
 	return log_fd_decide(fd);
 }
 
-/* ---- line state, per fd --------------------------------------------------- */
+/* ---- line state, per open file ------------------------------------------ */
 
+/* A line's state belongs to the open file, not to the fd number: after
+ * dup2(2, 1) a line begun on fd 1 is ended on fd 2 (a shell's `printf a >&2;
+ * echo b >&2` writes each piece through a fresh copy of fd 2 on fd 1).  So
+ * each fd names a slot, its own number unless it was made a copy of another
+ * log fd by dup2/dup3 (log_fd_dup); log_fd_closed hands a slot on to a copy
+ * still open. */
 #define LST_MID 1u        /* a line is open (its start is out) */
 #define LST_DEC 2u        /* ... and was decorated: its suffix is owed */
-#define LST_PEND(st) (((st) >> 2) & 3u)   /* UTF-8 bytes still expected */
-#define LST_WITH_PEND(st, p) (((st) & 3u) | ((unsigned)(p) << 2))
 
 extern _Atomic uint8_t log_line_state[FDTAB_MAX];
+extern _Atomic uint16_t log_alias[FDTAB_MAX];    /* fd ^ its slot (0: its own) */
+/* json/logfmt: the start of a UTF-8 sequence cut by the end of a write,
+ * kept until the next write says whether it is completed (escaped with it,
+ * or as U+FFFD): up to 3 bytes, their count in the top byte.  Meaningful
+ * only while the slot's line is decorated. */
+extern _Atomic uint32_t log_held[FDTAB_MAX];
+
+static inline int log_slot(int fd)
+{
+	return fd ^ atomic_load_explicit(&log_alias[fd], memory_order_relaxed);
+}
 
 static inline unsigned log_state(int fd)
 {
 	return (unsigned)fd < FDTAB_MAX ?
-	       atomic_load_explicit(&log_line_state[fd], memory_order_relaxed) : 0;
+	       atomic_load_explicit(&log_line_state[log_slot(fd)], memory_order_relaxed) : 0;
+}
+
+/* The line state and the held bytes of FD's slot. */
+static inline void log_set_line(int fd, unsigned st, uint32_t held)
+{
+	if ((unsigned)fd < FDTAB_MAX) {
+		int s = log_slot(fd);
+		atomic_store_explicit(&log_held[s], held, memory_order_relaxed);
+		atomic_store_explicit(&log_line_state[s], (uint8_t)st, memory_order_relaxed);
+	}
 }
 
 static inline void log_set_state(int fd, unsigned st)
 {
-	if ((unsigned)fd < FDTAB_MAX)
-		atomic_store_explicit(&log_line_state[fd], (uint8_t)st, memory_order_relaxed);
+	log_set_line(fd, st, 0);
 }
+
+/* NEW was made a copy of the log fd OLD (after dup2/dup3; NEW forgotten). */
+void log_fd_dup(int old, int new);
+/* FD's line is left open and decorated by this process (log_slot.c);
+ * STREAM: its last bytes went into a stdio stream's buffer. */
+void log_line_left_open(int fd, int stream);
+void log_slots_init(void);
 
 /* After undecorated bytes ending with LAST went out: the line is open or
  * closed (a decorated line never gets here). */

@@ -149,6 +149,7 @@ void log_init(void)
 	log_cfg.fast_lines = log_cfg.style == LF_TEXT && !log_cfg.has_suffix;
 	if (log_cfg.uses & LT_USES_TIME)
 		log_tz_init();
+	log_slots_init();
 
 	fdtab_on_forget(FD_LOG, log_fd_closed);
 	/* stdout/stderr are decorated only once known to be logs, not data

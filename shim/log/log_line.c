@@ -4,14 +4,21 @@
  *   DECOR     a prefix, at the start of a line       (no program byte)
  *   RAW       program bytes as they are               (1:1)
  *   ESC       program bytes escaped (logfmt, json)    (whole escape units)
+ *   UNIT      one escape unit for a UTF-8 sequence    (its program bytes)
+ *             cut by the end of a write, completed or
+ *             not by the next one (json, logfmt)
  *   DECOR_NL  the suffix and the line's newline       (the newline's byte)
  *
  * queued in a small stack array and written with one writev (or one write
  * when they fit the gather buffer), so a decorated line is one system call
  * whenever the program wrote it with one: lines from threads never mix.
  *
- * The fd's line state says whether a line is open, so that a line written in
- * pieces gets exactly one prefix, and follows what really went out.  When the
+ * The line state (of the open file: log.h) says whether a line is open, so
+ * that a line written in pieces gets exactly one prefix, and follows what
+ * really went out.  In json and logfmt a UTF-8 sequence cut by the end of a
+ * write is held back (log_held) and escaped with the bytes that complete
+ * it, or as U+FFFD when the next bytes or the line's end show it never
+ * will be: every byte out is valid UTF-8.  When the
  * kernel takes only part of what we queued (a short write), the program is
  * told how many of *its* bytes went out; a decoration or escape cut in the
  * middle is finished first, so the program's retry continues a clean line.
@@ -29,12 +36,11 @@
 #include <poll.h>
 #include <string.h>
 
-_Atomic uint8_t log_line_state[FDTAB_MAX];
 
 #define SEGS 32
 #define ESC_BUF 512    /* escaped output; also the gather buffer in text style */
 
-enum { SEG_RAW, SEG_ESC, SEG_DECOR, SEG_DECOR_NL };
+enum { SEG_RAW, SEG_ESC, SEG_UNIT, SEG_DECOR, SEG_DECOR_NL };
 
 struct seg {
 	const char *in;       /* SEG_ESC: the program bytes it escapes */
@@ -42,7 +48,7 @@ struct seg {
 	uint8_t kind;
 	uint8_t st_after;     /* line state once all of it is out */
 	uint8_t st_cut;       /* RAW: line state when only part of it is */
-	uint8_t pend;         /* ESC: UTF-8 state before it */
+	uint32_t held_after;  /* held bytes once all of it is out */
 };
 
 struct out {
@@ -58,6 +64,8 @@ struct out {
 	size_t done;          /* program bytes surely out */
 	unsigned st;          /* line state after the queued segments */
 	unsigned st_done;     /* line state after what is out */
+	uint32_t held;        /* held bytes (log.h) after the queued segments */
+	uint32_t held_done;   /* ... after what is out */
 	int err;              /* errno of a failed write, 0 */
 	int stopped;          /* a short write or an error ended this call */
 	char esc[ESC_BUF];
@@ -128,6 +136,7 @@ static void account_short(struct out *o, size_t r)
 			r -= len;
 			o->done += s->nin;
 			o->st_done = s->st_after;
+			o->held_done = s->held_after;
 			continue;
 		}
 		if (s->kind == SEG_RAW) {
@@ -139,7 +148,7 @@ static void account_short(struct out *o, size_t r)
 			/* which whole units fit in r bytes, and the cut one */
 			struct lbuf b;
 			char unit[8];
-			unsigned pend = s->pend;
+			unsigned pend;
 			lb_init(&b, (char *)p, r);
 			size_t used = lf_escape_msg(log_cfg.style, s->in, s->nin, &pend, &b);
 			if (b.len < r) {
@@ -152,12 +161,13 @@ static void account_short(struct out *o, size_t r)
 			}
 			if (used) {
 				o->done += used;
-				o->st_done = LST_WITH_PEND(LST_MID | LST_DEC, pend);
+				o->st_done = LST_MID | LST_DEC;
 			}
 		} else if (r) {
 			finish(o->fd, p + r, len - r);
 			o->done += s->nin;
 			o->st_done = s->st_after;
+			o->held_done = s->held_after;
 		}
 		break;
 	}
@@ -210,7 +220,9 @@ static int flush(struct out *o)
 		nin += o->seg[i].nin;
 	}
 	ssize_t r;
-	if (o->f) {
+	if (total == 0) {
+		r = 0;     /* only bytes held back: nothing to write */
+	} else if (o->f) {
 		r = flush_stream(o) == 0 ? (ssize_t)total : -1;
 		if (r < 0) {
 			o->err = errno ? errno : EIO;
@@ -233,6 +245,7 @@ static int flush(struct out *o)
 	if (r == (ssize_t)total) {
 		o->done += nin;
 		o->st_done = o->seg[o->n - 1].st_after;
+		o->held_done = o->seg[o->n - 1].held_after;
 		o->n = 0;
 		o->escused = 0;
 		return 0;
@@ -263,35 +276,114 @@ static void push(struct out *o, const char *p, size_t len, size_t nin, int kind,
 	s->kind = (uint8_t)kind;
 	s->st_after = (uint8_t)st_after;
 	s->st_cut = (uint8_t)st_cut;
-	s->pend = 0;
+	s->held_after = o->held;
 	o->n++;
 	o->st = st_after;
 }
 
-/* Queue the message bytes P[0..LEN) of a decorated line, escaped. */
-static int push_escaped(struct out *o, const char *p, size_t len)
+#define HELD_N(h) ((h) >> 24)
+
+static uint32_t held_pack(const unsigned char *p, size_t n)
 {
+	uint32_t h = (uint32_t)n << 24;
+	for (size_t i = 0; i < n; i++)
+		h |= (uint32_t)p[i] << (8 * i);
+	return h;
+}
+
+/* Queue one SEG_UNIT: J[0..K) escaped as a whole string (a complete
+ * sequence, or U+FFFD for each byte of one that never will be), standing
+ * for NIN program bytes; then HELD is what stays held. */
+static int push_unit(struct out *o, const unsigned char *j, size_t k, size_t nin, uint32_t held)
+{
+	if (!room(o, 1))
+		return -1;
+	if (ESC_BUF - o->escused < 24 && flush(o) < 0)
+		return -1;
+	struct lbuf b;
+	lb_init(&b, o->esc + o->escused, 24);
+	lf_json_string(&b, (const char *)j, k);
+	o->held = held;
+	push(o, o->esc + o->escused, b.len, nin, SEG_UNIT, LST_MID | LST_DEC, LST_MID | LST_DEC);
+	o->escused += b.len;
+	return 0;
+}
+
+/* A sequence cut by the previous write is held: complete it with the
+ * continuation bytes at P (MLEN message bytes; LINE_ENDS: a newline follows
+ * them).  Returns the bytes of P used, or -1. */
+static ssize_t join_held(struct out *o, const char *p, size_t mlen, int line_ends)
+{
+	unsigned char j[4];
+	size_t k = HELD_N(o->held), take = 0;
+	int t;
+	for (size_t i = 0; i < k; i++)
+		j[i] = (unsigned char)(o->held >> (8 * i));
+	for (;;) {
+		if (take == mlen) {
+			if (line_ends)
+				break;     /* never completed: U+FFFD each */
+			/* still cut: hold what we have, nothing goes out */
+			return push_unit(o, j, 0, take, held_pack(j, k)) < 0 ? -1 : (ssize_t)take;
+		}
+		j[k] = (unsigned char)p[take];
+		if (lf_utf8_seq(j, k + 1, &t)) {
+			k++, take++;   /* complete */
+			break;
+		}
+		if (!t)
+			break;         /* P does not continue it: U+FFFD each */
+		k++, take++;
+	}
+	return push_unit(o, j, k, take, 0) < 0 ? -1 : (ssize_t)take;
+}
+
+/* Queue the message bytes P[0..LEN) of a decorated line, escaped.
+ * LINE_ENDS: a newline follows, so a sequence cut at the end is invalid. */
+static int push_escaped(struct out *o, const char *p, size_t len, int line_ends)
+{
+	if (HELD_N(o->held)) {
+		ssize_t took = join_held(o, p, len, line_ends);
+		if (took < 0)
+			return -1;
+		p += took;
+		len -= (size_t)took;
+	}
 	while (len) {
 		if (!room(o, 2))
 			return -1;
 		if (ESC_BUF - o->escused < 8 && (flush(o) < 0))
 			return -1;
 		struct lbuf b;
-		unsigned pend = LST_PEND(o->st), pend0 = pend;
+		unsigned pend;
 		lb_init(&b, o->esc + o->escused, ESC_BUF - o->escused);
 		size_t used = lf_escape_msg(log_cfg.style, p, len, &pend, &b);
-		if (used == 0) {
+		size_t take = used;
+		if (pend && !line_ends) {
+			/* the write ends inside a sequence: held, and counted as
+			 * the program's bytes going out with this segment */
+			o->held = held_pack((const unsigned char *)p + used, pend);
+			take = len;
+		}
+		if (take == 0 && !pend) {
 			if (flush(o) < 0)
 				return -1;
 			continue;
 		}
-		unsigned st = LST_WITH_PEND(LST_MID | LST_DEC, pend);
-		push(o, o->esc + o->escused, b.len, used, SEG_ESC, st, st);
-		o->seg[o->n - 1].in = p;
-		o->seg[o->n - 1].pend = (uint8_t)pend0;
-		o->escused += b.len;
-		p += used;
-		len -= used;
+		if (take) {
+			push(o, o->esc + o->escused, b.len, take, SEG_ESC, LST_MID | LST_DEC,
+			     LST_MID | LST_DEC);
+			o->seg[o->n - 1].in = p;
+			o->escused += b.len;
+			p += take;
+			len -= take;
+		}
+		if (len && len == pend) {
+			/* the line ends inside a sequence */
+			if (push_unit(o, (const unsigned char *)p, len, len, 0) < 0)
+				return -1;
+			len = 0;
+		}
 	}
 	return 0;
 }
@@ -325,7 +417,7 @@ static int push_slice(struct out *o, const char *p, size_t len)
 		size_t mlen = nl ? (size_t)(nl - p) : len;
 		int dec = (o->st & LST_DEC) != 0;
 		if (dec && style != LF_TEXT) {
-			if (push_escaped(o, p, mlen) < 0)
+			if (push_escaped(o, p, mlen, nl != NULL) < 0)
 				return -1;
 		} else if (dec && log_cfg.has_suffix) {
 			if (mlen) {
@@ -366,6 +458,7 @@ static void run(struct out *o, const struct iovec *in, int cnt)
 		o->escused = 0;
 		o->stopped = 0;
 		o->st = o->st_done;
+		o->held = o->held_done;
 		int ok = 1;
 		size_t skip = o->done;
 		for (int i = 0; i < cnt && ok; i++) {
@@ -396,6 +489,10 @@ static void out_init(struct out *o, int fd, FILE *f, int level, void *caller)
 	o->done = 0;
 	o->err = 0;
 	o->st_done = log_state(fd);
+	o->held_done = 0;
+	if ((unsigned)fd < FDTAB_MAX && (o->st_done & LST_DEC))
+		o->held_done = atomic_exchange_explicit(&log_held[log_slot(fd)], 0,
+							memory_order_relaxed);
 	log_deco_begin(&o->deco, level, caller, f != NULL);
 }
 
@@ -408,7 +505,9 @@ ssize_t log_out_fd(int fd, const struct iovec *in, int cnt, size_t total, int le
 	out_init(&o, fd, NULL, level, caller);
 	run(&o, in, cnt);
 	log_deco_end(&o.deco);
-	log_set_state(fd, o.st_done);
+	log_set_line(fd, o.st_done, o.held_done);
+	if (o.st_done & LST_DEC)
+		log_line_left_open(fd, 0);
 	if (o.done == 0 && o.err) {
 		errno = o.err;
 		return -1;
@@ -440,7 +539,9 @@ int log_out_stream(FILE *f, int fd, const struct iovec *in, int cnt, int level, 
 	out_init(&o, fd, f, level, caller);
 	run(&o, in, cnt);
 	log_deco_end(&o.deco);
-	log_set_state(fd, o.st_done);
+	log_set_line(fd, o.st_done, o.held_done);
+	if (o.st_done & LST_DEC)
+		log_line_left_open(fd, 1);
 	if (o.err) {
 		errno = o.err;
 		return -1;
@@ -565,9 +666,4 @@ ssize_t log_writev(int fd, const struct iovec *iov, int cnt)
 	if (r >= 0)
 		RESTORE_ERRNO;
 	return r;
-}
-
-void log_fd_closed(int fd)
-{
-	log_set_state(fd, 0);
 }

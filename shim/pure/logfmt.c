@@ -45,12 +45,14 @@ size_t lf_utf8_seq(const unsigned char *s, size_t n, int *trunc)
 	return need + 1;
 }
 
-/* U+0085, U+2028 or U+2029 at S (LEN bytes, a valid sequence): things some
- * log readers treat as line breaks.  Returns the code point or 0. */
-static unsigned line_separator(const unsigned char *s, size_t len)
+/* A code point at S (LEN bytes, a valid sequence) that is shown as \uXXXX
+ * in every style: the C1 controls U+0080-U+009F (a terminal obeys U+009B
+ * as CSI, and U+0085 is a line break to some readers) and U+2028/U+2029,
+ * which some log readers treat as line breaks.  Returns it, or 0. */
+static unsigned escaped_cp(const unsigned char *s, size_t len)
 {
-	if (len == 2 && s[0] == 0xC2 && s[1] == 0x85)
-		return 0x85;
+	if (len == 2 && s[0] == 0xC2 && s[1] <= 0x9F)
+		return s[1];
 	if (len == 3 && s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9))
 		return 0x2000u + (s[2] == 0xA8 ? 0x28 : 0x29);
 	return 0;
@@ -72,22 +74,22 @@ void lf_text_value(struct lbuf *b, const char *str, size_t n)
 	while (i < n) {
 		unsigned c = s[i];
 		size_t len = 1;
-		unsigned sep = 0;
-		int trunc;
+		unsigned cp = 0;
+		int trunc, bad = 0;
 		if (c >= 0x80) {
 			len = lf_utf8_seq(s + i, n - i, &trunc);
 			if (len)
-				sep = line_separator(s + i, len);
+				cp = escaped_cp(s + i, len);
 			else
-				len = 1;   /* invalid bytes cannot break a line: kept */
+				len = 1, bad = 1;   /* shown as \xNN, byte by byte */
 		}
-		if (c >= 0x20 && c != 0x7f && c != '\\' && !sep) {
+		if (c >= 0x20 && c != 0x7f && c != '\\' && !cp && !bad) {
 			i += len;
 			continue;
 		}
 		lb_put(b, str + run, i - run);
-		if (sep) {
-			put_u(b, sep);
+		if (cp) {
+			put_u(b, cp);
 		} else if (c == '\\') {
 			lb_put(b, "\\\\", 2);
 		} else if (c == '\n') {
@@ -110,7 +112,9 @@ void lf_text_value(struct lbuf *b, const char *str, size_t n)
 
 /* Escape the one unit at S into OUT (at most 6 bytes), or return 0 in *OLEN
  * for a run of bytes to copy as they are.  Returns input bytes consumed.
- * STREAM: an incomplete sequence at the end is copied (more may follow). */
+ * STREAM: an incomplete sequence at the end is left alone (0 consumed,
+ * *TRUNC_OUT set): the caller keeps it until the next piece says whether
+ * it is completed.  Never copies a byte that is not valid UTF-8. */
 static size_t quote_unit(const unsigned char *s, size_t n, int stream, char *out,
 			 size_t *olen, int *trunc_out)
 {
@@ -142,18 +146,18 @@ static size_t quote_unit(const unsigned char *s, size_t n, int stream, char *out
 	int trunc;
 	size_t len = lf_utf8_seq(s, n, &trunc);
 	if (len) {
-		unsigned sep = line_separator(s, len);
-		if (sep) {
+		unsigned cp = escaped_cp(s, len);
+		if (cp) {
 			struct lbuf t;
 			lb_init(&t, out, 6);
-			put_u(&t, sep);
+			put_u(&t, cp);
 			*olen = 6;
 		}
 		return len;
 	}
 	if (trunc && stream) {
 		*trunc_out = 1;
-		return n;            /* copied; the rest comes in the next piece */
+		return 0;
 	}
 	memcpy(out, "\\ufffd", 6);
 	*olen = 6;
@@ -219,13 +223,6 @@ size_t lf_escape_msg(int style, const char *str, size_t n, unsigned *pend, struc
 	char e[6];
 	(void)style;   /* logfmt's quoted values use JSON's escapes */
 
-	/* the end of a sequence cut by the previous piece */
-	while (i < n && *pend && s[i] >= 0x80 && s[i] <= 0xBF) {
-		if (b->len + 1 > b->cap)
-			return i;
-		lb_putc(b, (char)s[i++]);
-		(*pend)--;
-	}
 	*pend = 0;
 	while (i < n) {
 		/* plain ASCII runs go in one copy */
@@ -245,17 +242,16 @@ size_t lf_escape_msg(int style, const char *str, size_t n, unsigned *pend, struc
 		size_t olen;
 		int trunc;
 		size_t used = quote_unit(s + i, n - i, 1, e, &olen, &trunc);
+		if (trunc) {
+			*pend = (unsigned)(n - i);   /* the caller holds these */
+			return i;
+		}
 		if (b->len + (olen ? olen : used) > b->cap)
 			return i;
 		if (olen)
 			lb_put(b, e, olen);
 		else
 			lb_put(b, str + i, used);
-		if (trunc) {
-			unsigned lead = s[i];
-			unsigned total = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-			*pend = total - (unsigned)used;
-		}
 		i += used;
 	}
 	return i;
@@ -271,17 +267,22 @@ void lf_sd_value(struct lbuf *b, const char *str, size_t n)
 		unsigned c = s[i];
 		size_t len = 1;
 		int trunc, bad = 0;
+		unsigned cp = 0;
 		if (c >= 0x80) {
 			len = lf_utf8_seq(s + i, n - i, &trunc);
 			if (!len)
 				len = 1, bad = 1;
+			else
+				cp = escaped_cp(s + i, len);
 		}
-		if (!bad && c >= 0x20 && c != 0x7f && c != '"' && c != '\\' && c != ']') {
+		if (!bad && !cp && c >= 0x20 && c != 0x7f && c != '"' && c != '\\' && c != ']') {
 			i += len;
 			continue;
 		}
 		lb_put(b, str + run, i - run);
-		if (bad) {
+		if (cp) {
+			put_u(b, cp);
+		} else if (bad) {
 			lb_put(b, "\xEF\xBF\xBD", 3);
 		} else if (c < 0x20 || c == 0x7f) {
 			char x[4] = { '\\', 'x', hexd[c >> 4], hexd[c & 15] };

@@ -55,28 +55,35 @@ enum { LF_TEXT = 0, LF_LOGFMT = 1, LF_JSON = 2 };
  * start of a sequence cut by the end of the buffer. */
 size_t lf_utf8_seq(const unsigned char *s, size_t n, int *trunc);
 
-/* A context value in text style: control characters, backslash and the
- * Unicode line separators (U+0085, U+2028, U+2029) become \n, \t, \\, \xNN,
- * \u2028 ...; everything else is copied.  A value can never end a line. */
+/* A context value in text style: C0 controls and DEL become \n, \r, \t or
+ * \xNN, backslash \\, the C1 controls U+0080-U+009F and the line
+ * separators U+2028/U+2029 \u0080 .. \u2029, and each byte that is not
+ * valid UTF-8 \xNN (its value, 80-ff); everything else is copied.  A value
+ * can never end a line nor reach a terminal as a control. */
 void lf_text_value(struct lbuf *b, const char *s, size_t n);
 
-/* A logfmt value: bare when it can be, else double-quoted with \" \\ \n \r
- * \t \u00XX escapes; invalid UTF-8 becomes \ufffd.  Empty: nothing. */
+/* A logfmt value: bare when it can be, else double-quoted with JSON's
+ * escapes (lf_json_string).  Empty: nothing. */
 void lf_logfmt_value(struct lbuf *b, const char *s, size_t n);
 
-/* The inside of a JSON string: \" \\ \b \f \n \r \t, \u00XX for other control
- * characters and DEL, \u2028/\u2029, \ufffd for each invalid UTF-8 byte. */
+/* The inside of a JSON string: \" \\ \b \f \n \r \t, \u00XX for other C0
+ * controls, DEL and the C1 controls U+0080-U+009F, \u2028/\u2029, and
+ * \ufffd for each byte that is not valid UTF-8.  The output is ASCII and
+ * valid UTF-8 whatever the input. */
 void lf_json_string(struct lbuf *b, const char *s, size_t n);
 
-/* An RFC 5424 PARAM-VALUE: '"', '\' and ']' backslash-escaped, control
- * characters as \xNN, invalid UTF-8 as U+FFFD. */
+/* An RFC 5424 PARAM-VALUE: '"', '\' and ']' backslash-escaped, C0 controls
+ * and DEL as \xNN, C1 controls and U+2028/U+2029 as \u00XX/\u20XX, each
+ * byte that is not valid UTF-8 as U+FFFD. */
 void lf_sd_value(struct lbuf *b, const char *s, size_t n);
 
 /* Escape message bytes for STYLE (LF_JSON or LF_LOGFMT, the inside of a
- * quoted string), streaming: whole escape units only, as many as fit in B.
- * *PEND carries UTF-8 continuation bytes still expected from a previous
- * piece (in: leading ones are copied; out: an incomplete sequence at the end
- * was copied and that many are expected).  Returns input bytes consumed. */
+ * quoted string), streaming: whole escape units only, as many as fit in B,
+ * the same escapes as lf_json_string.  A valid but incomplete UTF-8
+ * sequence at the very end (1-3 bytes) is not consumed: *PEND is set to its
+ * length (else 0) and the caller keeps it, to be escaped with what the next
+ * piece brings (or as \ufffd if that does not complete it).  Never copies a
+ * byte that is not part of a valid sequence.  Returns input bytes consumed. */
 size_t lf_escape_msg(int style, const char *in, size_t n, unsigned *pend, struct lbuf *b);
 
 /* "YYYY-MM-DDTHH:MM:SS.mmm" and "Z" (UTC) or "+hh:mm" for OFF_MIN minutes

@@ -53,7 +53,13 @@ static void test_text(void)
 	ESC(lf_text_value, "caf\xc3\xa9", "caf\xc3\xa9");
 	ESC(lf_text_value, "ls\xe2\x80\xa8x", "ls\\u2028x");
 	ESC(lf_text_value, "nel\xc2\x85x", "nel\\u0085x");
-	ESC(lf_text_value, "bad\xff", "bad\xff");
+	/* C1 controls as code points, bytes that are not UTF-8 as bytes */
+	ESC(lf_text_value, "csi\xc2\x9b[31m", "csi\\u009b[31m");
+	ESC(lf_text_value, "\xc2\x80\xc2\x9f\xc2\xa0", "\\u0080\\u009f\xc2\xa0");
+	ESC(lf_text_value, "bad\xff", "bad\\xff");
+	ESC(lf_text_value, "\x9b[2J", "\\x9b[2J");
+	ESC(lf_text_value, "cut\xe2\x82", "cut\\xe2\\x82");
+	ESC(lf_text_value, "\xc0\x80", "\\xc0\\x80");   /* overlong NUL */
 	ESC(lf_text_value, "", "");
 }
 
@@ -68,6 +74,8 @@ static void test_logfmt(void)
 	ESC(lf_logfmt_value, "a\\b", "\"a\\\\b\"");
 	ESC(lf_logfmt_value, "\xff", "\"\\ufffd\"");
 	ESC(lf_logfmt_value, "caf\xc3\xa9", "\"caf\xc3\xa9\"");
+	ESC(lf_logfmt_value, "\xc2\x9b[1m", "\"\\u009b[1m\"");
+	ESC(lf_logfmt_value, "\x9b", "\"\\ufffd\"");
 }
 
 static void test_json(void)
@@ -81,6 +89,9 @@ static void test_json(void)
 	ESC(lf_json_string, "\xe2\x82", "\\ufffd\\ufffd");         /* cut at the end */
 	ESC(lf_json_string, "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd");
 	ESC(lf_json_string, "\xe2\x80\xa9", "\\u2029");
+	ESC(lf_json_string, "\xc2\x9b[2J", "\\u009b[2J");
+	ESC(lf_json_string, "\xc2\x80\xc2\x85\xc2\x9f\xc2\xa0", "\\u0080\\u0085\\u009f\xc2\xa0");
+	ESC(lf_json_string, "\x9b", "\\ufffd");
 	/* a NUL inside a counted string */
 	expect(lf_json_string, "a\0b", 3, "a\\u0000b", __LINE__);
 }
@@ -92,6 +103,65 @@ static void test_sd(void)
 	ESC(lf_sd_value, "x\ny", "x\\x0ay");
 	ESC(lf_sd_value, "bad\xff", "bad\xef\xbf\xbd");
 	ESC(lf_sd_value, "[ok]", "[ok\\]");
+	ESC(lf_sd_value, "csi\xc2\x9b[31m", "csi\\u009b[31m");
+	ESC(lf_sd_value, "\xc2\x85\xe2\x80\xa8", "\\u0085\\u2028");
+	ESC(lf_sd_value, "\x9b", "\xef\xbf\xbd");
+}
+
+/* 1 when OUT is valid UTF-8 holding no C0, DEL or C1 control: what every
+ * escaper must produce from any bytes. */
+static int clean(const char *out, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)out;
+	for (size_t i = 0; i < n;) {
+		int t;
+		size_t len = lf_utf8_seq(s + i, n - i, &t);
+		if (!len || s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && s[i + 1] <= 0x9f))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* Random bytes, biased towards controls, C1 and cut sequences, through
+ * every escaper. */
+static void test_property(void)
+{
+	static const esc_fn fns[] = { lf_text_value, lf_logfmt_value, lf_json_string,
+				      lf_sd_value };
+	static const unsigned char pick[] = { 0x00, 0x1b, '\n', '"', '\\', ']', 0x7f, 0x80,
+					      0x9b, 0xbf, 0xc0, 0xc2, 0xc3, 0xe2, 0xed,
+					      0xf0, 0xf4, 0xff, 'a', ' ', '=' };
+	unsigned long x = 12345;
+	int bad = 0;
+	for (int round = 0; round < 20000; round++) {
+		unsigned char in[24];
+		size_t n = (size_t)(round % 24);
+		for (size_t i = 0; i < n; i++) {
+			x = x * 6364136223846793005ul + 1442695040888963407ul;
+			in[i] = (x >> 40) & 1 ? pick[(x >> 48) % sizeof pick] : (unsigned char)(x >> 56);
+		}
+		for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
+			char out[256];
+			struct lbuf b;
+			lb_init(&b, out, sizeof out);
+			fns[f](&b, (const char *)in, n);
+			if (!lb_ok(&b) || !clean(out, b.len))
+				bad++;
+		}
+		/* the streaming escaper: what it consumes comes out clean, and
+		 * what it leaves is an incomplete sequence at the very end */
+		char out[256];
+		struct lbuf b;
+		unsigned pend = 9;
+		lb_init(&b, out, sizeof out);
+		size_t used = lf_escape_msg(LF_JSON, (const char *)in, n, &pend, &b);
+		int t;
+		if (!clean(out, b.len) || used + pend != n ||
+		    (pend && (pend > 3 || lf_utf8_seq(in + used, pend, &t) || !t)))
+			bad++;
+	}
+	CHECK(bad == 0);
 }
 
 /* Escape IN in pieces cut at every position: the result must not depend on
@@ -111,15 +181,25 @@ static void test_stream(void)
 	CHECK(memcmp(whole, "h\xc3\xa9llo \\\"w\xe2\x82\xac rld\\\"\\n\\u0001\\ufffd\xf0\x9f\x98\x80!",
 		     wlen) == 0);
 	for (size_t cut = 0; cut <= n; cut++) {
-		pend = 0;
+		/* what the first piece leaves (a cut sequence) goes again with
+		 * the second, as the line engine does */
+		pend = 9;
 		lb_init(&b, part, sizeof part);
-		CHECK(lf_escape_msg(LF_JSON, in, cut, &pend, &b) == cut);
-		CHECK(lf_escape_msg(LF_JSON, in + cut, n - cut, &pend, &b) == n - cut);
+		size_t used = lf_escape_msg(LF_JSON, in, cut, &pend, &b);
+		CHECK(used + pend == cut);
+		CHECK(lf_escape_msg(LF_JSON, in + used, n - used, &pend, &b) == n - used);
+		CHECK(pend == 0);
 		if (b.len != wlen || memcmp(part, whole, wlen)) {
 			fprintf(stderr, "stream cut at %zu differs\n", cut);
 			unit_failed++;
 		}
 	}
+	/* a cut sequence is never copied: it waits */
+	lb_init(&b, part, sizeof part);
+	CHECK(lf_escape_msg(LF_JSON, "ab\xe2\x82", 4, &pend, &b) == 2 && pend == 2 && b.len == 2);
+	CHECK(lf_escape_msg(LF_JSON, "\xf0", 1, &pend, &b) == 0 && pend == 1);
+	CHECK(lf_escape_msg(LF_JSON, "\xe2\x41", 2, &pend, &b) == 2 && pend == 0);
+	CHECK(b.len == 9 && !memcmp(part, "ab\\ufffdA", 9));
 	/* a small buffer takes whole units only, and the rest follows */
 	for (size_t cap = 1; cap < wlen; cap++) {
 		char small[256];
@@ -207,6 +287,7 @@ int main(void)
 	test_json();
 	test_sd();
 	test_stream();
+	test_property();
 	test_time();
 	test_levels();
 	test_glob();
