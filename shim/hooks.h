@@ -35,9 +35,10 @@ void *hooks_lib_sym(const char *const *libs, const char *name);
 
 /* For HOOK_LIB functions: resolved on first use, since the library may be
  * dlopen'ed at any time (and a failing RTLD_NOLOAD lookup is slow). */
-#define REAL_LIB(name, libs) \
-	(__builtin_expect(real_##name != NULL, 1) ? real_##name : \
-	 (real_##name = (__typeof__(real_##name))hooks_lib_sym(libs, #name)))
+#define REAL_LIB(name, libs) ({ \
+	if (__builtin_expect(real_##name == NULL, 0)) \
+		real_##name = (__typeof__(real_##name))hooks_lib_sym(libs, #name); \
+	real_##name; })
 
 #define REAL(name) \
 	(__builtin_expect(real_##name != NULL, 1) ? real_##name : (hooks_resolve(), real_##name))

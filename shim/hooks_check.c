@@ -23,6 +23,8 @@
 #include <event2/event_compat.h>
 #include <event2/http.h>
 #include <glib.h>
+#define SD_JOURNAL_SUPPRESS_LOCATION /* the functions, not the macros */
+#include <systemd/sd-journal.h>
 
 /* The exceptions (noreturn in glibc's headers). */
 #define HOOKS_EXCEPT_verr ~, 1

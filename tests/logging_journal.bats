@@ -97,3 +97,34 @@ b"
 	run jfield SYSLOG_IDENTIFIER=nothing MESSAGE
 	assert_output "no context"
 }
+
+@test "journal: a program logging through libsystemd (sd_journal_print/send/sendv) gets the context's fields; its own fields win" {
+	injournal "BAGGAGE=request_id=jr5,tenant=t1 CTXSHIM_LOG=journal LD_PRELOAD=$SHIM $T/sdj_log print send sendv own >$BATS_TEST_TMPDIR/rc"
+	run cat "$BATS_TEST_TMPDIR/rc"
+	assert_output "print=0
+send=0
+sendv=0
+own=0"
+	run jfield REQUEST_ID=jr5 MESSAGE
+	assert_output "print 42 x
+send y 7
+sendv line"
+	run jfield MESSAGE=print\ 42\ x PRIORITY
+	assert_output 5
+	run jfield MESSAGE=send\ y\ 7 WIDGET
+	assert_output 123456789012-w-z
+	run jfield MESSAGE=send\ y\ 7 TENANT
+	assert_output t1
+	run jfield MESSAGE=send\ y\ 7 CODE_FUNC
+	assert_output main
+	run jfield MESSAGE=own\ id REQUEST_ID
+	assert_output mine
+}
+
+@test "journal: without the journal sink, a libsystemd program's entries are its own" {
+	injournal "BAGGAGE=request_id=jr6 CTXSHIM_LOG=stderr LD_PRELOAD=$SHIM $T/sdj_log print send >/dev/null"
+	run grep -c '"REQUEST_ID"' "$BATS_TEST_TMPDIR/journal.json"
+	assert_output 0
+	run jfield MESSAGE=send\ y\ 7 WIDGET
+	assert_output 123456789012-w-z
+}
