@@ -123,3 +123,86 @@ MANS="man1/ctxrun.1 man1/ctxctl.1 man3/ctxshim.3 man7/ctxshim.7"
 		grep -q "$f" "$m/man3/ctxshim.3" || fail "ctxshim(3) lacks $f"
 	done
 }
+
+# A throwaway dpkg database under $1 (what dpkg --root needs to start).
+dpkg_root() {
+	mkdir -p "$1/var/lib/dpkg/info" "$1/var/lib/dpkg/updates"
+	: >"$1/var/lib/dpkg/status"
+}
+
+@test "make deb: build/ctxshim_<version>_<arch>.deb with Depends libc6 (>= ...), python3, Recommends libunwind8; lintian finds no error" {
+	run make -C "$ROOT" deb
+	assert_success
+	v=$(cat "$ROOT/VERSION")
+	deb=$ROOT/build/ctxshim_${v}_$(dpkg --print-architecture).deb
+	assert_line "build/ctxshim_${v}_$(dpkg --print-architecture).deb"
+	assert_equal "$(dpkg-deb -f "$deb" Package Version)" $'Package: ctxshim\nVersion: '"$v"
+	run dpkg-deb -f "$deb" Depends
+	assert_output --regexp '^libc6 \(>= 2\.[0-9]+\), python3$'
+	assert_equal "$(dpkg-deb -f "$deb" Recommends)" libunwind8
+	run dpkg-deb -c "$deb"
+	for f in "usr/lib/$MA/libctxshim.so.0" usr/bin/ctxrun usr/bin/ctxctl usr/libexec/ctxshim/ctxrun-helper \
+		 usr/include/ctxshim.h "usr/lib/$MA/pkgconfig/ctxshim.pc" usr/share/man/man1/ctxrun.1.gz \
+		 usr/share/man/man1/ctxctl.1.gz usr/share/man/man3/ctxshim.3.gz usr/share/man/man7/ctxshim.7.gz \
+		 usr/share/doc/ctxshim/copyright usr/share/doc/ctxshim/changelog.gz \
+		 usr/share/doc/ctxshim/examples/ctxshim.conf; do
+		assert_output --partial " ./$f"
+	done
+	run lintian --fail-on error "$deb"
+	assert_success
+	refute_output --regexp '^E:'
+}
+
+@test "the package installs into a throwaway root beside Debian's libc6 and python3, works there, and is removed without a trace" {
+	[ -f "$ROOT/build/ctxshim_$(cat "$ROOT/VERSION")_amd64.deb" ] || make -C "$ROOT" deb >/dev/null
+	deb=$(ls "$ROOT"/build/ctxshim_"$(cat "$ROOT/VERSION")"_*.deb)
+	r=$W/root
+	dpkg_root "$r"
+	# Without what it depends on, dpkg refuses: the Depends are real.
+	run dpkg --root="$r" -i "$deb"
+	assert_failure
+	assert_output --partial 'depends on libc6'
+	assert_output --partial 'depends on python3'
+	run dpkg --root="$r" --purge ctxshim
+	# With this machine's libc6 and python3 recorded, it installs as is.
+	dpkg-query -s libc6 python3 >"$r/var/lib/dpkg/status"
+	run dpkg --root="$r" -i "$deb"
+	assert_success
+	run dpkg-query --admindir="$r/var/lib/dpkg" -W -f '${Status} ${Version}' ctxshim
+	assert_output "install ok installed $(cat "$ROOT/VERSION")"
+	[ -f "$r/usr/lib/$MA/libctxshim.so.0" ]
+	run "$r/usr/bin/ctxrun" -s request_id=pkg -- /bin/sh -c 'echo "$BAGGAGE $LD_PRELOAD"'
+	assert_output "request_id=pkg $r/usr/lib/$MA/libctxshim.so.0"
+	run "$r/usr/bin/ctxctl" --help
+	assert_success
+	run dpkg --root="$r" --purge ctxshim
+	assert_success
+	# Nothing but the dpkg database is left.
+	run find "$r" -mindepth 1 -not -path "$r/var" -not -path "$r/var/lib" -not -path "$r/var/lib/dpkg*"
+	assert_output ""
+}
+
+@test "systemd: the drop-in example passes systemd-analyze verify, sets only variables ctxshim reads, and a misspelt key in it is reported" {
+	run make -C "$ROOT" install DESTDIR="$W/stage" PREFIX=/usr
+	assert_success
+	conf=$W/stage/usr/share/doc/ctxshim/examples/ctxshim.conf
+	u=$W/units
+	mkdir -p "$u/ctxdemo.service.d"
+	printf '[Unit]\nDescription=a service under ctxshim\n[Service]\nExecStart=/usr/bin/python3 -m http.server 8080\n' \
+		>"$u/ctxdemo.service"
+	cp "$conf" "$u/ctxdemo.service.d/ctxshim.conf"
+	run env SYSTEMD_UNIT_PATH="$u:" systemd-analyze verify "$u/ctxdemo.service"
+	assert_success
+	assert_output ""
+	# Each Environment= assignment names LD_PRELOAD or a variable of ctxshim(7).
+	known=$(grep -rhoE 'CTXSHIM_[A-Z0-9_]+' "$ROOT/shim" | sort -u)
+	for a in $(sed -n 's/^#\{0,1\}Environment=//p' "$conf"); do
+		n=${a%%=*}
+		[ "$n" = LD_PRELOAD ] || grep -qx "$n" <<<"$known" || fail "the drop-in sets $n, which ctxshim does not read"
+	done
+	# The check sees the drop-in: a typo in it is reported.
+	echo 'Enviroment=CTXSHIM_MODE=copy' >>"$u/ctxdemo.service.d/ctxshim.conf"
+	run env SYSTEMD_UNIT_PATH="$u:" systemd-analyze verify "$u/ctxdemo.service"
+	assert_output --partial "ctxshim.conf:"
+	assert_output --partial "Unknown key 'Enviroment'"
+}
