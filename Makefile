@@ -75,6 +75,7 @@ $(B)/obj/%.o: shim/%.c $(HEADERS) | $(B)/obj
 $(B)/libctxshim.so: $(LIB_OBJS) $(B)/ctxshim.map Makefile
 	$(CC) $(CFLAGS) -shared -pthread -Wl,--version-script=$(B)/ctxshim.map \
 	  -Wl,-soname,libctxshim.so.$(SOVERSION) -Wl,-z,now -Wl,-z,relro -o $@ $(LIB_OBJS) -ldl
+	ln -sf libctxshim.so $(B)/libctxshim.so.$(SOVERSION)   # what -lctxshim programs look for
 
 $(B)/ctxrun-helper: shim/cli/ctxrun_helper.c include/ctxshim.h | $(B)
 	$(CC) $(CFLAGS) $(BASE) -D_FORTIFY_SOURCE=2 -Wl,-z,relro,-z,now $< -o $@
