@@ -206,3 +206,37 @@ dpkg_root() {
 	assert_output --partial "ctxshim.conf:"
 	assert_output --partial "Unknown key 'Enviroment'"
 }
+
+@test "systemd: the drop-in's settings make a real server echo ids; with its CTXSHIM_DISABLE=1 line on, the server runs as without the shim" {
+	run make -C "$ROOT" install DESTDIR="$W/stage" PREFIX=/usr
+	assert_success
+	conf=$W/stage/usr/share/doc/ctxshim/examples/ctxshim.conf
+	lib=$W/stage/usr/lib/$MA/libctxshim.so.0
+	chmod -R a+rX "$W/stage"
+	mkdir -p "$W/www" && echo hello >"$W/www/index.html"
+	# serve ON|OFF: python3 http.server with the drop-in's environment (the
+	# library at its staged path), the commented CTXSHIM_DISABLE line on
+	# when OFF; prints the response head and python's log line (which the
+	# drop-in, written for nginx's log files, does not decorate).
+	serve() {
+		local envs port pid
+		envs=$(sed -n 's/^Environment=//p' "$conf" | tr ' ' '\n' | sed "s|^LD_PRELOAD=.*|LD_PRELOAD=$lib|")
+		[ "$1" = OFF ] && envs="$envs $(sed -n 's/^#Environment=//p' "$conf")"
+		port=$(free_port)
+		env $envs timeout 60 /usr/bin/python3 -m http.server -b 127.0.0.1 -d "$W/www" "$port" >/dev/null 2>"$W/py.$1" &
+		pid=$!
+		wait_port "$port"
+		curl -si -m 10 "http://127.0.0.1:$port/" | tr -d '\r' | sed '/^$/q'
+		kill "$pid"
+		wait "$pid" || :
+		cat "$W/py.$1"
+	}
+	grep -q '^#Environment=CTXSHIM_DISABLE=1$' "$conf"
+	run serve ON
+	assert_line --regexp '^X-Request-ID: [0-9a-f]{32}$'
+	run serve OFF
+	assert_line --index 0 'HTTP/1.0 200 OK'
+	refute_output --partial X-Request-ID
+	refute_output --partial request_id
+	assert_line --regexp '^127\.0\.0\.1 - - .*"GET / HTTP/1\.[01]" 200'
+}
