@@ -84,7 +84,8 @@ os.execv(sys.argv[2], sys.argv[2:])' "$W" "$ROOT/scripts/demo-server" >"$W/out" 
 }
 
 @test "make demo's server part read through head (its output pipe closes early): servers stopped, directory removed" {
-	TMPDIR="$W" timeout 60 "$ROOT/scripts/demo-server" | head -n 1
+	first=$(TMPDIR="$W" timeout 60 "$ROOT/scripts/demo-server" | head -n 1)
+	[[ $first == '$ ctxrun '* ]] || fail "the demo did not start: '$first'"
 	d=$(ls -d "$W"/ctxshim-demo.* 2>/dev/null) && fail "$d was left behind"
 	run procs_in "$W/ctxshim-demo"
 	assert_output ""
