@@ -3,12 +3,32 @@
 #   make            build build/libctxshim.so and the ctxrun helper
 #   make check      install missing dependencies, build, run every test
 #   make bench      print the performance ratios of every issue
-#   make demo       run the bundled example under ctxrun
+#   make demo       run the bundled example and a real server under ctxrun
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        build/ctxshim_<version>_<arch>.deb (scripts/mkdeb)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
 B       := build
+# The one place the version is written (ctxshim.pc, man pages, the package).
+VERSION := $(shell cat VERSION)
+SOVERSION := 0
+
+# Installed layout.  A system install (PREFIX=/usr) puts the library in
+# Debian's multiarch directory, as the dynamic linker and pkg-config expect.
+MULTIARCH := $(shell m=$$($(CC) -print-multiarch 2>/dev/null); \
+	[ -n "$$m" ] || m=$$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null); echo $$m)
+ifeq ($(PREFIX),/usr)
+LIBDIR  ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+else
+LIBDIR  ?= $(PREFIX)/lib
+endif
+BINDIR  ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/ctxshim
+PYTHON3 ?= /usr/bin/python3
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
 BASE    := -std=gnu11 -D_GNU_SOURCE -pthread $(WARN)
@@ -36,7 +56,7 @@ PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all lib progs check check-layers unit bats check-tsan bench demo install deps clean fuzz print-pure print-lib
+.PHONY: all lib progs check check-layers unit bats check-tsan bench demo install deb deps clean fuzz print-pure print-lib
 
 all: lib $(B)/ctxrun-helper
 
@@ -64,12 +84,13 @@ $(B)/obj/%.o: shim/%.c $(HEADERS) | $(B)/obj
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LIBFLAGS) $(INCS) -c $< -o $@
 
-$(B)/libctxshim.so: $(LIB_OBJS) $(B)/ctxshim.map
+$(B)/libctxshim.so: $(LIB_OBJS) $(B)/ctxshim.map Makefile
 	$(CC) $(CFLAGS) -shared -pthread -Wl,--version-script=$(B)/ctxshim.map \
-	  -Wl,-z,now -o $@ $(LIB_OBJS) -ldl
+	  -Wl,-soname,libctxshim.so.$(SOVERSION) -Wl,-z,now -Wl,-z,relro -o $@ $(LIB_OBJS) -ldl
+	ln -sf libctxshim.so $(B)/libctxshim.so.$(SOVERSION)   # what -lctxshim programs look for
 
 $(B)/ctxrun-helper: shim/cli/ctxrun_helper.c include/ctxshim.h | $(B)
-	$(CC) $(CFLAGS) $(BASE) $< -o $@
+	$(CC) $(CFLAGS) $(BASE) -D_FORTIFY_SOURCE=2 -Wl,-z,relro,-z,now $< -o $@
 
 # Test programs know nothing of the shim (or only its header).
 $(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) include/ctxshim.h | $(B)/tests
@@ -135,15 +156,48 @@ demo: deps
 	$(MAKE) all progs
 	scripts/demo
 
+# The installed ctxrun names the installed library and helper (it still
+# looks next to itself when they are not there: a DESTDIR staging copy); the
+# installed ctxctl runs Debian's python3.  Man pages are installed
+# uncompressed (scripts/mkdeb compresses them for the package).
+MAN1 := man/ctxrun.1 man/ctxctl.1
+MAN3 := man/ctxshim.3
+MAN7 := man/ctxshim.7
+# ctxshim(3) documents every API function: one link per name for man(1).
+LP := (
+MAN3_LINKS := $(shell sed -n 's/^CTXSHIM__DECL [^$(LP)]*[ *]\(ctxshim_[a-z_]*\)$(LP).*/\1/p' include/ctxshim.h)
+SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	-e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	-e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	-e 's|@SOVERSION@|$(SOVERSION)|g'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/ctxshim \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(B)/libctxshim.so $(DESTDIR)$(PREFIX)/lib/libctxshim.so
-	install -m 0644 include/ctxshim.h $(DESTDIR)$(PREFIX)/include/ctxshim.h
-	install -m 0755 $(B)/ctxrun-helper $(DESTDIR)$(PREFIX)/libexec/ctxshim/ctxrun-helper
-	install -m 0755 scripts/ctxrun $(DESTDIR)$(PREFIX)/bin/ctxrun
-	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/ctxshim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxshim.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
+	  $(DESTDIR)$(LIBEXECDIR)/ctxshim $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	  $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 $(B)/libctxshim.so $(DESTDIR)$(LIBDIR)/libctxshim.so.$(SOVERSION)
+	ln -sf libctxshim.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libctxshim.so
+	install -m 0644 include/ctxshim.h $(DESTDIR)$(INCLUDEDIR)/ctxshim.h
+	install -m 0755 $(B)/ctxrun-helper $(DESTDIR)$(LIBEXECDIR)/ctxshim/ctxrun-helper
+	sed -e 's|^inst_lib=$$|inst_lib=$(LIBDIR)/libctxshim.so.$(SOVERSION)|' \
+	    -e 's|^inst_helper=$$|inst_helper=$(LIBEXECDIR)/ctxshim/ctxrun-helper|' \
+	    -e 's|^inst_librel=$$|inst_librel=$(patsubst $(PREFIX)/%,%,$(LIBDIR))|' \
+	    scripts/ctxrun > $(DESTDIR)$(BINDIR)/ctxrun
+	chmod 0755 $(DESTDIR)$(BINDIR)/ctxrun
+	sed -e '1s|^#!.*|#!$(PYTHON3)|' scripts/ctxctl > $(DESTDIR)$(BINDIR)/ctxctl
+	chmod 0755 $(DESTDIR)$(BINDIR)/ctxctl
+	$(SUBST) scripts/ctxshim.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/ctxshim.pc
+	set -e; for m in $(MAN1) $(MAN3) $(MAN7); do \
+	  s=$${m##*.}; $(SUBST) $$m > $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+	  chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	set -e; for f in $(MAN3_LINKS); do ln -sf ctxshim.3 $(DESTDIR)$(MANDIR)/man3/$$f.3; done
+	$(SUBST) examples/ctxshim.conf.in > $(DESTDIR)$(DOCDIR)/examples/ctxshim.conf
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/ctxshim.conf
+
+# A Debian package from a staged install (PREFIX=/usr): build/ctxshim_*.deb.
+deb: all
+	VERSION=$(VERSION) SOVERSION=$(SOVERSION) MAKE="$(MAKE)" scripts/mkdeb
 
 clean:
 	rm -rf $(B)

@@ -71,7 +71,7 @@ load common
 	done
 	run "$dest/opt/ctxshim/bin/ctxrun" -s request_id=inst -- /bin/sh -c 'echo "$BAGGAGE ${LD_PRELOAD}"'
 	assert_success
-	assert_output "request_id=inst $dest/opt/ctxshim/lib/libctxshim.so"
+	assert_output "request_id=inst $dest/opt/ctxshim/lib/libctxshim.so.0"
 	run env PKG_CONFIG_PATH="$dest/opt/ctxshim/lib/pkgconfig" pkg-config --cflags --libs ctxshim
 	assert_equal "$(echo $output)" "-I/opt/ctxshim/include -L/opt/ctxshim/lib -lctxshim"
 	rm -rf "$dest"
