@@ -43,7 +43,7 @@ void ctx_init(void);
 /* The variable NAME, or NULL (always NULL in a secure-execution process). */
 const char *ctx_getenv(const char *name);
 
-/* Pass KV ("CTXSHIM_NAME=value", alive as long as the process) to every
+/* Pass KV (a "CTXSHIM_...=value" setting, alive as long as the process) to every
  * child as if it had been in the environment (init.c); only during ctx_init. */
 void ctx_carry_add(const char *kv);
 
