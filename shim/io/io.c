@@ -170,10 +170,13 @@ CTX_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 /* ---- closing ---------------------------------------------------------- */
 
 /* FD's open file may be about to go: a json/logfmt record left open on it
- * is ended while it still can be (before the real close or dup2). */
+ * is ended while it still can be (before the real close or dup2).  FD_LOGQ
+ * too: a shell writes `printf a >&2` through a copy of fd 2 on fd 1, which
+ * is judged on its own, so fd 2 may still be unjudged with a record open
+ * (its line state says whether one is). */
 static inline void closing(int fd)
 {
-	if (fdtab_get(fd) & FD_LOG)
+	if (fdtab_get(fd) & (FD_LOG | FD_LOGQ))
 		log_fd_closing(fd);
 }
 

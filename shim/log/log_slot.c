@@ -171,7 +171,10 @@ static void end_record(int s)
 {
 	unsigned st = atomic_load_explicit(&log_line_state[s], memory_order_relaxed);
 	uint32_t own = atomic_load_explicit(&owner[s], memory_order_relaxed);
-	if (!(st & LST_DEC) || log_cfg.style == LF_TEXT || !(fdtab_get(s) & FD_LOG) ||
+	/* S itself may be unjudged (FD_LOGQ) while its line was written as a
+	 * log through a copy judged on its own (dup2(2, 1) and a write on 1):
+	 * the same open file, so the same verdict; LST_DEC says it was a log. */
+	if (!(st & LST_DEC) || log_cfg.style == LF_TEXT || !(fdtab_get(s) & (FD_LOG | FD_LOGQ)) ||
 	    (own & ~OWNER_STREAM) != atomic_load_explicit(&generation, memory_order_relaxed) ||
 	    foreign())
 		return;

@@ -13,6 +13,11 @@
  *   dup      "a" through dup2(2, 1), fd 1 restored, "b\n" through a new
  *            dup2(2, 1): what bash does for printf a >&2; echo b >&2
  *   dupclose "a" through a copy of fd 2 on fd 5, fd 5 closed, "b\n" on fd 2
+ *   dupnull  "a" through a copy of fd 2 on fd 5, fd 5 closed, fd 2 replaced
+ *            by /dev/null for "hidden\n" and put back, "b\n" on fd 2: fd 2
+ *            itself never wrote before it was replaced
+ *   dupnonl  "c" through a copy of fd 2 on fd 5, fd 5 closed, then exit
+ *            without a newline (fd 2 itself never wrote)
  *   heir     fd 2 copied to fd 5 by dup2, "a" on 2, fd 2 closed, "b\n" on 5,
  *            then fd 5 back on 2
  *   outnonl  on stdout (fully buffered to a file): "one\n", then "partial"
@@ -23,10 +28,12 @@
  *   random N SEED   N writes of random pieces (UTF-8, cut sequences, C0,
  *            C1, invalid bytes, newlines), then a newline; the same bytes
  *            go to stdout, in one piece each, for the checker
- *   partial N SEED RAW   the same through a non-blocking socket to a slow
- *            reader (which copies it to stdout): short writes and EAGAIN,
- *            the rest written again as a careful program does; the bytes
- *            to RAW
+ *   partial N SEED RAW   the same through stderr as given (a socket to a
+ *            slow reader that whoever started us set up: a socket made here
+ *            for a child of ours would be data, never decorated), made
+ *            non-blocking with a small send buffer, with some pieces of
+ *            over 6,000 bytes: short writes and EAGAIN, the rest written again as a careful program does; the
+ *            bytes to RAW, then "short=N eagain=N" to stdout
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,12 +58,17 @@ static void w(int fd, const char *s)
 	}
 }
 
+static long shorts, again;
+
 /* Write all of P to fd 2, through short writes and EAGAIN. */
 static void write_all(const char *p, size_t n)
 {
 	while (n) {
 		ssize_t r = write(2, p, n);
+		if (r > 0 && (size_t)r < n)
+			shorts++;
 		if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+			again += errno == EAGAIN;
 			struct pollfd pfd = { 2, POLLOUT, 0 };
 			poll(&pfd, 1, 1000);
 			continue;
@@ -68,8 +80,10 @@ static void write_all(const char *p, size_t n)
 	}
 }
 
-/* N random pieces to fd 2, each also to COPY (a file, or stdout). */
-static void random_pieces(int n, unsigned long x, int copy)
+/* N random pieces to fd 2, each also to COPY (a file, or stdout).  BIG:
+ * every 32nd piece repeated to over 6,000 bytes, more than a small socket
+ * buffer takes at once, so that writes come back short. */
+static void random_pieces(int n, unsigned long x, int copy, int big)
 {
 	static const char *const units[] = {
 		"a", "b c", "\n", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc2\x9b",
@@ -77,7 +91,7 @@ static void random_pieces(int n, unsigned long x, int copy)
 		"\xc3", "\xe2\x82", "\xf0\x9f", "\xf0\x9f\x98", "\x80", "\xbf", "\xed\xa0\x80",
 		"\t", "\r", "=", "x=y", "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
 	};
-	char buf[512];
+	char buf[8192];
 	for (int i = 0; i < n; i++) {
 		size_t len = 0;
 		x = x * 6364136223846793005ul + 1442695040888963407ul;
@@ -94,6 +108,8 @@ static void random_pieces(int n, unsigned long x, int copy)
 		}
 		if (!len)
 			continue;
+		for (size_t one = len; big && i % 32 == 0 && len < 6000; len += one)
+			memcpy(buf + len, buf, one);
 		write_all(buf, len);
 		if (write(copy, buf, len) != (ssize_t)len)
 			exit(73);
@@ -103,32 +119,13 @@ static void random_pieces(int n, unsigned long x, int copy)
 		exit(73);
 }
 
-/* fd 2 becomes a non-blocking socket with small buffers to a slow reader
- * that copies what it gets to stdout; returns the reader's pid. */
-static pid_t slow_stderr(void)
+/* fd 2, a socket to a slow reader, gets a small send buffer and becomes
+ * non-blocking. */
+static void slow_stderr(void)
 {
-	int sv[2], small = 2048;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		exit(70);
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	pid_t pid = fork();
-	if (pid == 0) {
-		char buf[300];
-		ssize_t r;
-		close(sv[0]);
-		while ((r = read(sv[1], buf, sizeof buf)) > 0) {
-			if (write(1, buf, (size_t)r) != r)
-				_exit(71);
-			usleep(20);
-		}
-		_exit(0);
-	}
-	close(sv[1]);
-	dup2(sv[0], 2);
-	close(sv[0]);
+	int small = 2048;
+	setsockopt(2, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
 	fcntl(2, F_SETFL, fcntl(2, F_GETFL) | O_NONBLOCK);
-	return pid;
 }
 
 int main(int argc, char **argv)
@@ -168,6 +165,24 @@ int main(int argc, char **argv)
 			w(5, "a");
 			close(5);
 			w(2, "b\n");
+		} else if (!strcmp(m, "dupnull")) {
+			dup2(2, 5);
+			w(5, "a");
+			close(5);
+			int saved = fcntl(2, F_DUPFD_CLOEXEC, 10);
+			int null = open("/dev/null", O_WRONLY);
+			if (saved < 0 || null < 0)
+				return 75;
+			dup2(null, 2);
+			close(null);
+			w(2, "hidden\n");
+			dup2(saved, 2);
+			close(saved);
+			w(2, "b\n");
+		} else if (!strcmp(m, "dupnonl")) {
+			dup2(2, 5);
+			w(5, "c");
+			close(5);
 		} else if (!strcmp(m, "heir")) {
 			dup2(2, 5);
 			w(2, "a");
@@ -189,16 +204,16 @@ int main(int argc, char **argv)
 			waitpid(pid, NULL, 0);
 			w(2, "b\n");
 		} else if (!strcmp(m, "random") && i + 2 < argc) {
-			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10), 1);
+			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10), 1, 0);
 			i += 2;
 		} else if (!strcmp(m, "partial") && i + 3 < argc) {
 			int raw = open(argv[i + 3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 			if (raw < 0)
 				return 74;
-			pid_t pid = slow_stderr();
-			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10), raw);
+			slow_stderr();
+			random_pieces(atoi(argv[i + 1]), strtoul(argv[i + 2], NULL, 10), raw, 1);
 			close(2);
-			waitpid(pid, NULL, 0);
+			printf("short=%ld eagain=%ld\n", shorts, again);
 			i += 3;
 		} else {
 			fprintf(stderr, "unknown mode %s\n", m);
