@@ -1,10 +1,15 @@
 /*
  * resolve.c: finds the real function behind each hook, once.
  *
- * dlsym may allocate and take loader locks, so it runs only here: from the
- * constructor, or from the first hook called before it.  A NULL answer, or an
- * answer that is our own hook (possible when the shim is loaded twice), falls
- * back to asking libc by name, as gentoo's sandbox does.
+ * This runs only from the constructor, or from the first hook called before
+ * it.  The real function is the next definition after ours, as
+ * dlsym(RTLD_NEXT) would find it; about 150 dlsym calls cost a process a
+ * third of the shim's start-up, so the names are looked up directly in the
+ * symbol tables of the objects loaded after ours (their GNU hash tables, the
+ * default version of each name).  Whatever that cannot answer (an object
+ * without a GNU hash table, an IFUNC, a name not found) goes to dlsym.  A
+ * NULL answer, or an answer that is our own hook (possible when the shim is
+ * loaded twice), falls back to asking libc by name, as gentoo's sandbox does.
  */
 #include "hooks.h"
 
@@ -13,6 +18,7 @@
 #include <link.h>
 #include <stdint.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #define HOOK(name, ret, params) ret(*real_##name) params;
 #define HOOK_VA(name)
@@ -68,9 +74,148 @@ void *hooks_find_in(const char *lib, const char *name)
 	return is_ours(p) ? NULL : p;
 }
 
+/* ---- the symbol tables of the objects loaded after ours ---------------- */
+
+struct dso {
+	uintptr_t base;
+	const ElfW(Sym) *sym;
+	const char *str;
+	const uint32_t *gnu;        /* DT_GNU_HASH */
+	const ElfW(Half) *versym;   /* DT_VERSYM, or NULL */
+};
+
+#define MAX_DSO 32
+static struct dso next_dso[MAX_DSO];
+static int n_dso;
+static int dso_state;          /* 0 unknown, 1 usable, -1 use dlsym */
+
+static uintptr_t dyn_ptr(const struct dl_phdr_info *info, ElfW(Addr) v)
+{
+	/* ld.so relocates these in place for loaded objects; a few (the
+	 * vDSO on some kernels) keep the unrelocated value. */
+	return v < info->dlpi_addr ? info->dlpi_addr + v : v;
+}
+
+static int collect(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	int *after = arg;
+	(void)size;
+	const ElfW(Dyn) *dyn = NULL;
+	uintptr_t me = (uintptr_t)&hooks_resolve;
+	int mine = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+		if (ph->p_type == PT_LOAD && me - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz)
+			mine = 1;
+	}
+	if (!*after) {
+		*after = mine;
+		return 0;
+	}
+	if (!dyn)
+		return 0;
+	if (n_dso == MAX_DSO) {
+		dso_state = -1;
+		return 1;
+	}
+	struct dso d = { .base = info->dlpi_addr };
+	for (; dyn->d_tag != DT_NULL; dyn++) {
+		if (dyn->d_tag == DT_SYMTAB)
+			d.sym = (const ElfW(Sym) *)dyn_ptr(info, dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_STRTAB)
+			d.str = (const char *)dyn_ptr(info, dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_GNU_HASH)
+			d.gnu = (const uint32_t *)dyn_ptr(info, dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_VERSYM)
+			d.versym = (const ElfW(Half) *)dyn_ptr(info, dyn->d_un.d_ptr);
+	}
+	if (!d.sym || !d.str)
+		return 0;
+	if (!d.gnu) {
+		dso_state = -1;   /* only a SysV hash: leave it all to dlsym */
+		return 1;
+	}
+	next_dso[n_dso++] = d;
+	return 0;
+}
+
+static uint32_t gnu_hash(const char *s)
+{
+	uint32_t h = 5381;
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+#define IFUNC_FOUND ((void *)-1)
+
+/* NAME's default-version definition in D, NULL, or IFUNC_FOUND. */
+static void *dso_lookup(const struct dso *d, const char *name, uint32_t h)
+{
+	const uint32_t nbuckets = d->gnu[0], symoffset = d->gnu[1];
+	const uint32_t bloom_size = d->gnu[2], bloom_shift = d->gnu[3];
+	const ElfW(Addr) *bloom = (const ElfW(Addr) *)&d->gnu[4];
+	const uint32_t *buckets = (const uint32_t *)&bloom[bloom_size];
+	const uint32_t *chain = &buckets[nbuckets];
+	const unsigned bits = sizeof(ElfW(Addr)) * 8;
+	if (!nbuckets || !bloom_size)
+		return NULL;
+	ElfW(Addr) word = bloom[(h / bits) % bloom_size];
+	ElfW(Addr) mask = ((ElfW(Addr))1 << (h % bits)) | ((ElfW(Addr))1 << ((h >> bloom_shift) % bits));
+	if ((word & mask) != mask)
+		return NULL;
+	uint32_t i = buckets[h % nbuckets];
+	if (i < symoffset)
+		return NULL;
+	for (;; i++) {
+		uint32_t h2 = chain[i - symoffset];
+		const ElfW(Sym) *s = &d->sym[i];
+		if ((h | 1) == (h2 | 1) && !strcmp(name, d->str + s->st_name) &&
+		    s->st_shndx != SHN_UNDEF && s->st_value != 0 &&
+		    (!d->versym || !(d->versym[i] & 0x8000)) &&
+		    (ELF64_ST_BIND(s->st_info) == STB_GLOBAL || ELF64_ST_BIND(s->st_info) == STB_WEAK)) {
+			if (ELF64_ST_TYPE(s->st_info) == STT_GNU_IFUNC)
+				return IFUNC_FOUND;
+			if (ELF64_ST_TYPE(s->st_info) == STT_FUNC)
+				return (void *)(d->base + s->st_value);
+		}
+		if (h2 & 1)
+			return NULL;
+	}
+}
+
+/* The next definition of NAME after ours from the symbol tables, or NULL
+ * when dlsym must answer. */
+static void *table_next(const char *name)
+{
+	if (dso_state == 0) {
+		int after = 0;
+		dso_state = 1;
+		dl_iterate_phdr(collect, &after);
+		if (!after)
+			dso_state = -1;
+	}
+	if (dso_state < 0)
+		return NULL;
+	uint32_t h = gnu_hash(name);
+	for (int i = 0; i < n_dso; i++) {
+		void *p = dso_lookup(&next_dso[i], name, h);
+		if (p == IFUNC_FOUND)
+			return NULL;
+		if (p)
+			return p;
+	}
+	return NULL;
+}
+
 static void *find_next(const char *name)
 {
-	void *p = dlsym(RTLD_NEXT, name);
+	void *p = table_next(name);
+	if (p && !is_ours(p))
+		return p;
+	p = dlsym(RTLD_NEXT, name);
 	if (!p || is_ours(p))
 		p = hooks_find_in("libc.so.6", name);
 	return p;
