@@ -81,6 +81,25 @@ static void ring_drop(struct net_conn *c)
 	c->tx_pass = 1;
 }
 
+/* Stop following the connection for good, both ways: its framing is
+ * ambiguous (the server may see other requests than the parser does) or it
+ * holds more than we keep.  No request of it is matched to a response again
+ * and no line is ever added to its output (one the kernel took in part is
+ * still finished: net_http.c); the request entries go, since the parser can
+ * no longer tell which request is being served; conn_id and peer stay. */
+static void abandon(struct net_conn *c)
+{
+	while (c->h && c->h->ring_len)
+		net_ring_pop(c);
+	if (c->ctx) {
+		ctx_release(c->ctx);
+		c->ctx = NULL;
+		atomic_fetch_add(&c->ver, 1);
+	}
+	c->rx_pass = 1;
+	c->tx_pass = 1;
+}
+
 /* Room for twice as many waiting requests; 0 at NET_RING_MAX or without
  * memory. */
 static int ring_grow(struct net_http *h)
@@ -163,6 +182,9 @@ static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
 		off += http_rx_feed(&h->rx, buf + off, n - off, &ev);
 		if (ev == HTTP_REQ) {
 			on_request(c, &h->rx.f);
+		} else if (ev == HTTP_AMBIG) {
+			abandon(c);
+			break;
 		} else if (ev == HTTP_TOO_BIG) {
 			/* Give up on this request quietly; the previous request's
 			 * entries must not be taken for its. */
