@@ -414,6 +414,14 @@ static void test_tx_responses(void)
 	tx_expect("HTTP/1.1 999 Nope\r\n\r\n", 0, 0, "P ");
 	tx_expect("HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", 0, 0, "P ");
 	tx_expect("HTTP/1.1 200 OK\n\nmore", 0, 0, "H16:200:00 D17 P ");
+	/* Framing a client could read two ways: both lengths, two lengths
+	 * (even equal), a chunked body bent from RFC 9112. */
+	tx_expect("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+		  "3\r\nabc\r\n0\r\n\r\n", 0, 0, "H64:200:00 D66 P ");
+	tx_expect("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 0, 0,
+		  "H55:200:00 D57 P ");
+	tx_expect("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 0, 0,
+		  "H45:200:00 P ");
 }
 
 static void test_tx_requests(void)
