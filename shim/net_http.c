@@ -212,8 +212,8 @@ static int at_head_end(struct net_conn *c, struct http_tx *t, size_t pos, struct
 			note(pl, EV_APPLY);
 		if (!net_cfg.echo || !r || t->has_id)
 			return 0;
-		len = add_line(lines, 0, net_cfg.idname, net_cfg.idname_len, r->id, r->idlen,
-			       t->crlf);
+		len = add_line(lines, 0, net_cfg.idname, net_cfg.idname_len, net_req_id(r),
+			       r->idlen, t->crlf);
 	} else {
 		if (commit || !net_cfg.propagate)
 			return 0;
