@@ -7,11 +7,13 @@ line added in the wrong place lands where a client would see it.
 
 Every byte it writes is logged to LOG, one JSON object a line:
 {"port": client port, "kind": "head"|"body", "hex": the bytes}, so a test can
-tell exactly which of the bytes a client got were the server's.  Knows
-nothing of the shim.
+tell exactly which of the bytes a client got were the server's.  With
+FRAME_ACCESS_LOG set, one access line per request on stderr.  Knows nothing
+of the shim.
 """
 import http.server
 import json
+import os
 import sys
 
 
@@ -36,8 +38,11 @@ class H(http.server.BaseHTTPRequestHandler):
     def date_time_string(self, timestamp=None):
         return "Thu, 01 Jan 2026 00:00:00 GMT"
 
-    def log_message(self, *args):
-        pass
+    def log_message(self, fmt, *args):
+        # An access line on stderr (one write) only when asked for.
+        if os.environ.get("FRAME_ACCESS_LOG"):
+            sys.stderr.write("%s %s\n" % (self.requestline, fmt % args))
+            sys.stderr.flush()
 
     def setup(self):
         super().setup()

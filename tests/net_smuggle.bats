@@ -55,6 +55,7 @@ start_frame() {
 @test "smuggling corpus: python server framing by Content-Length sees only its own bytes plus id lines in heads" {
 	start_frame
 	run timeout 100 $PY "$BATS_TEST_DIRNAME/net_smuggle.py" frame "$FRPORT" "$W/frame.log"
+	echo "$output"
 	assert_success
 	# The corpus is not vacuous: clean requests still get their ids.
 	assert_line --regexp '^plain pipelined +ok \(3 responses'
@@ -65,12 +66,13 @@ start_frame() {
 	plain=$NGPORT
 	start_nginx CTXSHIM_HTTP_ECHO=1
 	run timeout 100 $PY "$BATS_TEST_DIRNAME/net_smuggle.py" compare "$NGPORT" "$plain"
+	echo "$output"
 	assert_success
 	assert_line --regexp '^plain pipelined +ok \(3 id lines\)'
 }
 
 @test "smuggling: after an ambiguous request the connection gets no id and no request entries" {
-	start_frame CTXSHIM_LOG=stderr
+	start_frame CTXSHIM_LOG=stderr FRAME_ACCESS_LOG=1
 	run timeout 60 $PY - "$FRPORT" <<-'EOF'
 		import socket, sys
 		port = int(sys.argv[1])
@@ -94,4 +96,11 @@ start_frame() {
 	EOF
 	assert_success
 	assert_line ok
+	# The access lines: the first request's id; the ambiguous one and the
+	# one after it carry the connection's entries only.
+	run grep -c 'request_id=first .*"GET /first' "$W/frame.err"
+	assert_output 1
+	run grep -E 'POST /amb|GET /later' "$W/frame.err"
+	assert_line --regexp '^\[conn_id=[0-9a-f]{16} peer=127.0.0.1:[0-9]+\] POST /amb'
+	refute_output --partial request_id
 }
