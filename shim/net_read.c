@@ -53,7 +53,10 @@ void net_apply(struct net_conn *c, struct net_req *r)
 		e[n++] = net_entry("trace_flags", t + 50, 2);
 		e[n++] = net_entry("trace_id", t, 32);
 	}
-	ctxshim_ctx_t *x = ctx_derive(c->base, e, n);
+	/* Applied on the write path when the response starts (pipelining):
+	 * a write from a signal handler that interrupted the core may not
+	 * allocate, so that request goes without entries of its own. */
+	ctxshim_ctx_t *x = ctx_self.in_core ? NULL : ctx_derive(c->base, e, n);
 	size_t sz = ctx_size(x);
 	ctx_release(c->ctx);
 	c->ctx = NULL;
