@@ -94,3 +94,21 @@ hold() {
 	assert_success
 	assert_line ok
 }
+
+@test "memory: valgrind: queued, capped and abandoned requests touch nothing invalid and leak nothing" {
+	CONNS=4
+	hold env CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM" valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite --log-file="$W/vg" >/dev/null
+	run cat "$W/vg"
+	assert_output ''
+	# Pipelined requests answered while more are read: records reused,
+	# moved and grown as responses end.
+	port=$(free_port)
+	bg env CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM" timeout 120 \
+		valgrind -q --log-file="$W/vg2" "$T/net_slow_server" "$port"
+	wait_port "$port"
+	run timeout 100 $PY "$CLIENTS" slow "$port" 40 pipelined
+	assert_success
+	run cat "$W/vg2"
+	assert_output ''
+}
