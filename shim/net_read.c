@@ -241,6 +241,8 @@ static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
 		off += http_rx_feed(&h->rx, buf + off, n - off, &ev);
 		if (ev == HTTP_REQ) {
 			on_request(c, &h->rx.f);
+			if (c->rx_pass)
+				break;     /* abandoned: not one more request of this read */
 		} else if (ev == HTTP_AMBIG) {
 			net_abandon(c);
 			break;

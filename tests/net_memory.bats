@@ -15,7 +15,8 @@ CONNS=16
 
 # hold [ENV...]: run net_hold_server under ENV with $CONNS clients each
 # sending 256 pipelined requests with a 1 KiB target and a 200-byte id;
-# prints the heap it holds per connection, in bytes.
+# prints the heap it holds per connection, in bytes.  HOLD_LINES=lines: the
+# server then writes one stderr line per connection ($W/held.err).
 hold() {
 	local port i
 	port=$(free_port)
@@ -27,7 +28,8 @@ hold() {
 		print(n)
 	EOF
 	)
-	"$@" timeout 60 "$T/net_hold_server" "$port" "$CONNS" "$bytes" >"$W/held" 2>"$W/held.err" &
+	"$@" timeout 60 "$T/net_hold_server" "$port" "$CONNS" "$bytes" ${HOLD_LINES:-} \
+		>"$W/held" 2>"$W/held.err" &
 	local srv=$!
 	PIDS="$PIDS $srv"
 	for i in $(seq 100); do
@@ -110,5 +112,13 @@ hold() {
 	run timeout 100 $PY "$CLIENTS" slow "$port" 40 pipelined
 	assert_success
 	run cat "$W/vg2"
+	assert_output ''
+}
+
+@test "memory: past the cap the connection carries no request's entries (none of a later request)" {
+	HOLD_LINES=lines hold env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG=stderr LD_PRELOAD="$SHIM" >/dev/null
+	run grep -c '^\[conn_id=[0-9a-f]\{16\} peer=127.0.0.1:[0-9]*\] connection [0-9]* read' "$W/held.err"
+	assert_output "$CONNS"
+	run grep request_id "$W/held.err"
 	assert_output ''
 }

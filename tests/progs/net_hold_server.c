@@ -7,7 +7,7 @@
  * static buffer, so on its own it holds nothing more: the figure is what
  * anything else in the process keeps per connection.  Prints "ready" once
  * listening.
- * Usage: net_hold_server PORT CONNS BYTES
+ * Usage: net_hold_server PORT CONNS BYTES [lines]
  */
 #include <arpa/inet.h>
 #include <malloc.h>
@@ -32,8 +32,9 @@ static long heap(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4)
+	if (argc != 4 && argc != 5)
 		return 2;
+	int lines = argc == 5;
 	int n = atoi(argv[2]);
 	long want = atol(argv[3]);
 	if (n < 1 || n > MAXC)
@@ -80,5 +81,13 @@ int main(int argc, char **argv)
 	}
 	printf("held %ld\n", heap() - before);
 	fflush(stdout);
+	/* With "lines": one stderr line per connection, each written after
+	 * touching that connection (a read that finds nothing), so a log
+	 * decorator shows what it holds for the connection now. */
+	for (int i = 0; lines && i < n; i++) {
+		int fd = -pf[i].fd - 1;
+		recv(fd, buf, 1, MSG_DONTWAIT);
+		fprintf(stderr, "connection %d read %ld\n", i, got[i]);
+	}
 	return 0;
 }
