@@ -90,6 +90,7 @@ struct net_http {
 	uint32_t *ring;              /* records' offsets in q: inline, or grown */
 	char *q;                     /* the records (NULL until the first) */
 	size_t ctx_size;             /* bytes of the connection's request context */
+	size_t base_size;            /* ... and of its own (conn_id, peer) context */
 	size_t pend_off, pend_len;   /* added bytes the kernel has not taken yet */
 	uint32_t inline_ring[NET_RING];
 	struct http_tx tx;      /* the messages written */
@@ -97,12 +98,13 @@ struct net_http {
 	char pend[NET_INJ_MAX];
 };
 
-/* Bytes the connection's HTTP following holds: its state, records, queue
- * and request context.  Kept at most NET_HELD_MAX (net_read.c). */
+/* Bytes the connection holds: its HTTP state, records, queue, request
+ * context and its own context (a copy of the inherited one, as large as
+ * that is).  Kept at most NET_HELD_MAX (net_read.c). */
 static inline size_t net_held(const struct net_http *h)
 {
 	return sizeof *h + h->q_cap + (h->ring != h->inline_ring ? h->ring_cap * sizeof *h->ring : 0) +
-	       h->ctx_size;
+	       h->ctx_size + h->base_size;
 }
 
 

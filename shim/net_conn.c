@@ -199,6 +199,9 @@ struct net_http *net_http_of(struct net_conn *c)
 		c->h->q = NULL;
 		c->h->q_beg = c->h->q_end = c->h->q_cap = 0;
 		c->h->ctx_size = 0;
+		/* In chain mode a layer over the inherited context: only the
+		 * layer is the connection's own. */
+		c->h->base_size = ctx_size(c->base);
 		c->h->pend_off = c->h->pend_len = 0;
 	}
 	return c->h;

@@ -76,6 +76,13 @@ hold() {
 	[ "$per" -le 65536 ]
 }
 
+@test "memory: ... and with a 16 KiB inherited context (copied into each connection's own), still at most 64 KiB" {
+	v=$(head -c 4000 /dev/zero | tr '\0' b)
+	per=$(hold "$CTXRUN" -s "b1=$v" -s "b2=$v" -s "b3=$v" -s "b4=$v" --echo --)
+	echo "per connection: $per bytes"
+	[ "$per" -le 65536 ]
+}
+
 @test "memory: deep pipelining of small requests is still followed: 256 answers, each with its own id" {
 	start_py
 	run timeout 60 $PY - "$PYPORT" <<-'EOF'
