@@ -722,6 +722,30 @@ conns_has() {
 	refute_output --partial quick-1
 }
 
+@test "conns: a pipelined request waiting behind a slow one is listed with its method and path" {
+	mkdir -p "$W/www"
+	head -c 20000000 /dev/zero >"$W/www/big.bin"
+	echo hi >"$W/www/small.txt"
+	port=$(free_port)
+	bg "$CTXRUN" --http --control -- python3 -m http.server -b 127.0.0.1 -d "$W/www" -p HTTP/1.1 "$port"
+	wait_port "$port"
+	# Both requests in one write; the client reads nothing, so the first
+	# response stalls and the second waits (its context not made yet).
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /big.bin HTTP/1.1\r\nX-Request-ID: pipe-1\r\n\r\n"
+          b"GET /small.txt?x=2 HTTP/1.1\r\nX-Request-ID: pipe-2\r\n\r\n")
+time.sleep(60)' "$port" &
+	PIDS="$PIDS $!"
+	until_ok 10 conns_has "$BG" pipe-2
+	run "$CTXCTL" --json "$BG" conns
+	assert_equal "$(jq -c '.conns[] | select(.requests[0].request_id == "pipe-1") | [.requests[] | [.request_id, .method, .path]]' <<<"$output")" \
+		'[["pipe-1","GET","/big.bin"],["pipe-2","GET","/small.txt?x=2"]]'
+}
+
 @test "conns: nginx's worker lists a slow request; the master, no connection" {
 	start_nginx --http
 	slow_get "$NGPORT" /big.bin ng-slow-1

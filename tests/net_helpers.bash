@@ -39,10 +39,11 @@ start_py() {
 	wait_port "$PYPORT"
 }
 
-# nginx with a private prefix in $W/ng on a free port; /up/ is proxied to
-# 127.0.0.1:$UPPORT when set.  Extra environment: the arguments.
+# nginx with a private prefix in $W/ng (or $NGDIR) on a free port; /up/ is
+# proxied to 127.0.0.1:$UPPORT when set.  Extra environment: the arguments.
+# NGPRELOAD (when set, even empty) replaces the preloaded library.
 start_nginx() {
-	local d=$W/ng
+	local d=${NGDIR:-$W/ng}
 	mkdir -p "$d/logs" "$d/html" "$d/tmp"
 	echo hi >"$d/html/index.html"
 	head -c 1000000 /dev/urandom >"$d/html/big.bin"
@@ -70,7 +71,7 @@ start_nginx() {
 		  }
 		}
 	EOF
-	bg env "$@" LD_PRELOAD="$SHIM" timeout 120 nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log"
+	bg env "$@" LD_PRELOAD="${NGPRELOAD-$SHIM}" timeout 120 nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log"
 	wait_port "$NGPORT"
 }
 

@@ -37,8 +37,10 @@ logged_id() {
 	run timeout 60 $PY "$CLIENTS" hostile "$PYPORT" /index.html
 	assert_success
 	sleep 0.2
+	# 8 hostile values; the one with a bare CR makes its head ambiguous, so
+	# that line carries the connection's entries only.
 	run grep -c 'request_id=[0-9a-f]\{32\}[] ].*GET /index.html' "$W/py.err"
-	assert_output 8
+	assert_output 7
 	# The only ids in the log: the fresh ones and the good one sent last.
 	run bash -c "grep -o 'request_id=[^] ]*' '$W/py.err' | sort -u | grep -Ev '^request_id=([0-9a-f]{32}|fine-1)\$'"
 	assert_output ''
@@ -71,8 +73,9 @@ logged_id() {
 	run timeout 60 $PY "$CLIENTS" hostile "$NGPORT" /index.html
 	assert_success
 	sleep 0.2
+	# The bare-CR one is ambiguous (nginx answers 400): no request entries.
 	run grep -c '^\[request_id=[0-9a-f]\{32\} ' "$W/ng/logs/access.log"
-	assert_output 8
+	assert_output 7
 	# The only ids in the log: the fresh ones and the good one sent last.
 	run bash -c "grep -o '^\[request_id=[^] ]*' '$W/ng/logs/access.log' | sort -u | grep -Ev '^.request_id=([0-9a-f]{32}|fine-1)\$'"
 	assert_output ''

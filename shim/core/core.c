@@ -284,6 +284,26 @@ int ctx_is_current(ctxshim_ctx_t *h)
 	return ctx_self.box == (struct ctx_box *)h;
 }
 
+static size_t map_size(const struct cmap *m)
+{
+	if (!m)
+		return 0;
+	return sizeof *m + m->n * sizeof m->e[0] + m->mask + 1u + m->bytes + 2u * m->n;
+}
+
+size_t ctx_size(ctxshim_ctx_t *h)
+{
+	if (!h)
+		return 0;
+	if (ctx_cfg.mode == CTX_COPY)
+		return map_size(as_map(h));
+	struct ctx_box *b = (struct ctx_box *)h;
+	box_lock(b);
+	size_t n = sizeof *b + map_size(b->own);
+	box_unlock(b);
+	return n;
+}
+
 void ctx_release(ctxshim_ctx_t *h)
 {
 	if (!h)

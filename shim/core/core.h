@@ -132,6 +132,10 @@ void ctx_switch(ctxshim_ctx_t *h);
 ctxshim_ctx_t *ctx_derive(ctxshim_ctx_t *h, const struct cmap_entry *set, size_t n);
 /* 1 when the calling thread's current context is H itself. */
 int ctx_is_current(ctxshim_ctx_t *h);
+/* Bytes handle H holds of its own (a context from ctx_derive: in chain mode
+ * its layer only, the rest being shared with its parent).  Copy mode: a few
+ * loads; share and chain modes take the box lock. */
+size_t ctx_size(ctxshim_ctx_t *h);
 
 /* Copy entry E's value into BUF like ctxshim_get; returns its length. */
 static inline ssize_t ctx_copy_out(const struct cmap_entry *e, char *buf, size_t size)

@@ -17,10 +17,16 @@
 
 #define REQS_SHOWN 8    /* requests listed per connection; the rest counted */
 
+#define PATH_SHOWN 256    /* of a request still waiting (not yet applied) */
+
 struct req_seen {
-	ctxshim_ctx_t *ctx;      /* a reference, or NULL */
+	ctxshim_ctx_t *ctx;      /* a reference (applied request), or NULL */
 	uint64_t t_ns;
 	char id[HTTP_ID_MAX + 1];
+	/* A waiting request has no context yet: its fields, copied. */
+	char method[HTTP_METHOD_MAX + 1];
+	char path[PATH_SHOWN + 1];
+	char trace_id[33];
 };
 
 struct conn_seen {
@@ -60,9 +66,16 @@ static void gather_one(int fd, struct net_conn *c, void *arg)
 		}
 		struct req_seen *q = &s->req[s->nreq++];
 		/* Once applied, the request's context is the connection's. */
-		q->ctx = ctx_ref(r->applied ? c->ctx : r->ctx);
+		q->ctx = r->applied ? ctx_ref(c->ctx) : NULL;
 		q->t_ns = r->t_ns;
-		memcpy(q->id, r->id, (size_t)r->idlen + 1);
+		memcpy(q->id, net_req_id(r), (size_t)r->idlen + 1);
+		memcpy(q->method, net_req_method(r), (size_t)r->method_len + 1);
+		size_t pl = r->path_len < PATH_SHOWN ? r->path_len : PATH_SHOWN;
+		memcpy(q->path, net_req_path(r), pl);
+		q->path[pl] = '\0';
+		q->trace_id[0] = '\0';
+		if (r->tp)
+			memcpy(q->trace_id, net_req_trace(r), 33);
 	}
 }
 
@@ -115,6 +128,15 @@ static void put_conn(struct jbuf *b, const struct conn_seen *s, uint64_t now)
 			put_entry(b, m, "path", "request_path");
 			put_entry(b, m, "trace_id", "trace_id");
 			cmap_unref(m);
+		} else if (!q->ctx) {
+			jb_key(b, "method");
+			jb_cstr(b, q->method);
+			jb_key(b, "path");
+			jb_cstr(b, q->path);
+			if (q->trace_id[0]) {
+				jb_key(b, "trace_id");
+				jb_cstr(b, q->trace_id);
+			}
 		}
 		jb_key(b, "age_ms");
 		jb_uint(b, age_ms(now, q->t_ns));

@@ -30,6 +30,8 @@ enum { NET_NONE, NET_IN, NET_OUT };
 #define NET_RING 8          /* requests awaiting a response, held inline */
 #define NET_RING_MAX 256    /* ... and at most, per connection */
 #define NET_INJ_MAX 512     /* bytes of header lines the shim may add to one head */
+#define NET_HELD_MAX 65536  /* bytes a connection's HTTP state may hold (net_held) */
+#define NET_Q_MIN 512       /* first size of a connection's request records */
 
 /* Process-wide settings, fixed by net_init. */
 struct net_cfg {
@@ -43,27 +45,67 @@ struct net_cfg {
 };
 extern struct net_cfg net_cfg;
 
-/* A request whose response has not ended yet. */
+/* A request whose response has not ended yet: only what its echo and its
+ * context need.  The context itself (the connection's base plus these
+ * entries) is made when the request is applied (net_apply), so a request
+ * waiting behind others holds no copy of the base.  Records live one after
+ * another in the connection's q, each 8-aligned. */
 struct net_req {
-	ctxshim_ctx_t *ctx;     /* its context until it becomes the connection's */
-	uint8_t applied;        /* ctx has moved to the connection */
+	uint64_t t_ns;          /* when its head was read (net_now_ns) */
+	uint16_t path_len;
+	uint8_t idlen, method_len;
 	uint8_t head;           /* a HEAD request: the response has no body */
 	uint8_t connect;        /* CONNECT: a 2xx response starts a tunnel */
-	uint8_t idlen;
-	char id[HTTP_ID_MAX + 1];
-	uint64_t t_ns;          /* when its head was read (net_now_ns) */
+	uint8_t tp;             /* trace fields follow */
+	uint8_t applied;        /* its context has become the connection's */
+	char text[];            /* id, method, path, and with tp trace_id,
+				 * span_id, trace_flags: each NUL-ended */
 };
+
+static inline const char *net_req_id(const struct net_req *r)
+{
+	return r->text;
+}
+
+static inline const char *net_req_method(const struct net_req *r)
+{
+	return r->text + r->idlen + 1;
+}
+
+static inline const char *net_req_path(const struct net_req *r)
+{
+	return net_req_method(r) + r->method_len + 1;
+}
+
+/* trace_id (32), span_id (16), trace_flags (2), each NUL-ended; with tp. */
+static inline const char *net_req_trace(const struct net_req *r)
+{
+	return net_req_path(r) + r->path_len + 1;
+}
 
 /* HTTP state, allocated when a connection first carries HTTP. */
 struct net_http {
 	unsigned ring_head, ring_len, ring_cap;
+	uint32_t q_beg, q_end, q_cap;   /* the live records are q[q_beg, q_end) */
+	uint32_t *ring;              /* records' offsets in q: inline, or grown */
+	char *q;                     /* the records (NULL until the first) */
+	size_t ctx_size;             /* bytes of the connection's request context */
+	size_t base_size;            /* ... and of its own (conn_id, peer) context */
 	size_t pend_off, pend_len;   /* added bytes the kernel has not taken yet */
-	struct net_req **ring;       /* inline, or grown for deep pipelining */
-	struct net_req *inline_ring[NET_RING];
+	uint32_t inline_ring[NET_RING];
 	struct http_tx tx;      /* the messages written */
 	struct http_rx rx;      /* inbound: the requests read */
 	char pend[NET_INJ_MAX];
 };
+
+/* Bytes the connection holds: its HTTP state, records, queue, request
+ * context and its own context (a copy of the inherited one, as large as
+ * that is).  Kept at most NET_HELD_MAX (net_read.c). */
+static inline size_t net_held(const struct net_http *h)
+{
+	return sizeof *h + h->q_cap + (h->ring != h->inline_ring ? h->ring_cap * sizeof *h->ring : 0) +
+	       h->ctx_size + h->base_size;
+}
 
 
 struct net_conn {
@@ -76,7 +118,6 @@ struct net_conn {
 	ctxshim_ctx_t *base;    /* in: accepting thread's context + conn_id, peer */
 	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
 	struct net_http *h;
-	struct net_req *spare;  /* a request record kept for reuse */
 	uint64_t opened_ns;     /* in: when it was accepted (net_now_ns) */
 } __attribute__((aligned(64)));
 
@@ -155,8 +196,11 @@ int net_already_in(struct net_conn *c);
 
 /* With C locked: the request at position I of the queue (0: oldest). */
 struct net_req *net_ring_at(struct net_conn *c, unsigned i);
-/* With C locked: the oldest request's context becomes the connection's. */
+/* With C locked: request R's context (made now) becomes the connection's.
+ * May abandon the connection (net_abandon) when it would hold too much. */
 void net_apply(struct net_conn *c, struct net_req *r);
+/* With C locked: stop following the connection for good, both ways. */
+void net_abandon(struct net_conn *c);
 /* With C locked: drop the oldest request (its response ended). */
 void net_ring_pop(struct net_conn *c);
 

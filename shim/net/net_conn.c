@@ -164,11 +164,7 @@ static void http_free(struct net_http *h)
 {
 	if (!h)
 		return;
-	for (unsigned i = 0; i < h->ring_len; i++) {
-		struct net_req *r = h->ring[(h->ring_head + i) % h->ring_cap];
-		ctx_release(r->ctx);
-		free(r);
-	}
+	free(h->q);
 	if (h->ring != h->inline_ring)
 		free(h->ring);
 	free(h);
@@ -185,8 +181,6 @@ static void slot_clear(struct net_conn *c)
 	c->ctx = c->base = NULL;
 	http_free(c->h);
 	c->h = NULL;
-	free(c->spare);
-	c->spare = NULL;
 	c->rx_pass = c->tx_pass = 0;
 }
 
@@ -201,6 +195,12 @@ struct net_http *net_http_of(struct net_conn *c)
 		c->h->ring_head = c->h->ring_len = 0;
 		c->h->ring = c->h->inline_ring;
 		c->h->ring_cap = NET_RING;
+		c->h->q = NULL;
+		c->h->q_beg = c->h->q_end = c->h->q_cap = 0;
+		c->h->ctx_size = 0;
+		/* In chain mode a layer over the inherited context: only the
+		 * layer is the connection's own. */
+		c->h->base_size = ctx_size(c->base);
 		c->h->pend_off = c->h->pend_len = 0;
 	}
 	return c->h;

@@ -192,6 +192,15 @@ static int at_head_end(struct net_conn *c, struct http_tx *t, size_t pos, struct
 		if (r) {
 			t->no_body = r->head;
 			t->tunnel = r->connect && t->status / 100 == 2;
+		} else if (is_final(t)) {
+			/* A response to no request we read (one the parser gave up
+			 * on, or never saw): whether it has a body (HEAD?) is
+			 * unknown, so where the next head starts is too. */
+			if (commit)
+				c->tx_pass = 1;
+			else
+				note(pl, EV_PASS);
+			return 1;
 		}
 		if (commit) {
 			/* This response's request is the one being served now. */
@@ -203,8 +212,8 @@ static int at_head_end(struct net_conn *c, struct http_tx *t, size_t pos, struct
 			note(pl, EV_APPLY);
 		if (!net_cfg.echo || !r || t->has_id)
 			return 0;
-		len = add_line(lines, 0, net_cfg.idname, net_cfg.idname_len, r->id, r->idlen,
-			       t->crlf);
+		len = add_line(lines, 0, net_cfg.idname, net_cfg.idname_len, net_req_id(r),
+			       r->idlen, t->crlf);
 	} else {
 		if (commit || !net_cfg.propagate)
 			return 0;

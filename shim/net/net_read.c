@@ -17,44 +17,61 @@
 
 /* ---- requests ----------------------------------------------------------- */
 
-/* Records are reused: a keep-alive connection allocates one, once. */
-static struct net_req *req_new(struct net_conn *c)
-{
-	struct net_req *r = c->spare;
-	if (r) {
-		c->spare = NULL;
-		return r;
-	}
-	return malloc(sizeof *r);
-}
-
-static void req_free(struct net_conn *c, struct net_req *r)
-{
-	if (c->spare)
-		free(r);
-	else
-		c->spare = r;
-}
+/* A connection's requests wait for their responses as small records in one
+ * buffer per connection (q), in order, found through a ring of offsets: a
+ * keep-alive connection allocates its buffer once, and a request costs no
+ * allocation of its own.  What a connection holds is bounded by
+ * NET_HELD_MAX whatever its client sends (deep pipelining, long targets,
+ * long ids) and whatever the base context holds: a request that would take
+ * it past that abandons the connection (net_abandon), the server never
+ * notices. */
 
 struct net_req *net_ring_at(struct net_conn *c, unsigned i)
 {
 	struct net_http *h = c->h;
 	if (!h || i >= h->ring_len)
 		return NULL;
-	return h->ring[(h->ring_head + i) % h->ring_cap];
+	return (struct net_req *)(h->q + h->ring[(h->ring_head + i) % h->ring_cap]);
 }
 
 void net_apply(struct net_conn *c, struct net_req *r)
 {
+	struct net_http *h = c->h;
 	if (r->applied)
 		return;
 	r->applied = 1;
-	if (!r->ctx)
-		return;
+	struct cmap_entry e[6];
+	size_t n = 0;
+	const char *path = net_req_path(r);
+	/* Sorted by key: ctx_derive then has nothing to sort. */
+	e[n++] = net_entry("request_id", net_req_id(r), r->idlen);
+	e[n++] = net_entry("request_method", r->text + r->idlen + 1, r->method_len);
+	e[n++] = net_entry("request_path", path, r->path_len);
+	if (r->tp) {
+		const char *t = net_req_trace(r);
+		e[n++] = net_entry("span_id", t + 33, 16);
+		e[n++] = net_entry("trace_flags", t + 50, 2);
+		e[n++] = net_entry("trace_id", t, 32);
+	}
+	/* Applied on the write path when the response starts (pipelining):
+	 * a write from a signal handler that interrupted the core may not
+	 * allocate, so that request goes without entries of its own. */
+	ctxshim_ctx_t *x = ctx_self.in_core ? NULL : ctx_derive(c->base, e, n);
+	size_t sz = ctx_size(x);
 	ctx_release(c->ctx);
-	c->ctx = r->ctx;
-	r->ctx = NULL;
+	c->ctx = NULL;
+	h->ctx_size = 0;
 	atomic_fetch_add(&c->ver, 1);
+	if (net_held(h) + sz > NET_HELD_MAX) {
+		/* The base context is too large to give each request its own
+		 * copy: no request entries from here on. */
+		ctx_release(x);
+		net_abandon(c);
+		return;
+	}
+	/* Without memory the request has no entries, never another's. */
+	c->ctx = x;
+	h->ctx_size = x ? sz : 0;
 }
 
 void net_ring_pop(struct net_conn *c)
@@ -62,33 +79,44 @@ void net_ring_pop(struct net_conn *c)
 	struct net_http *h = c->h;
 	if (!h || !h->ring_len)
 		return;
-	struct net_req *r = h->ring[h->ring_head];
 	h->ring_head = (h->ring_head + 1) % h->ring_cap;
-	h->ring_len--;
-	ctx_release(r->ctx);
-	req_free(c, r);
+	if (--h->ring_len)
+		h->q_beg = h->ring[h->ring_head];
+	else
+		h->q_beg = h->q_end = 0;
 }
 
-/* Stop matching responses to requests: from now on each request's context
- * applies as soon as it is read. */
-static void ring_drop(struct net_conn *c)
+void net_abandon(struct net_conn *c)
 {
-	while (c->h && c->h->ring_len) {
-		struct net_req *r = net_ring_at(c, 0);
-		net_apply(c, r);
+	/* Stop following the connection for good, both ways: its framing is
+	 * ambiguous (the server may see other requests than the parser does)
+	 * or it would hold more than NET_HELD_MAX.  No request of it is matched
+	 * to a response again and no line is ever added to its output (one the
+	 * kernel took in part is still finished: net_http.c); the request
+	 * entries go, since which request is being served can no longer be
+	 * told; conn_id and peer stay. */
+	while (c->h && c->h->ring_len)
 		net_ring_pop(c);
+	if (c->ctx) {
+		ctx_release(c->ctx);
+		c->ctx = NULL;
+		atomic_fetch_add(&c->ver, 1);
 	}
+	if (c->h)
+		c->h->ctx_size = 0;
+	c->rx_pass = 1;
 	c->tx_pass = 1;
 }
 
-/* Room for twice as many waiting requests; 0 at NET_RING_MAX or without
- * memory. */
+/* Room for twice as many waiting requests; 0 at NET_RING_MAX, past
+ * NET_HELD_MAX or without memory. */
 static int ring_grow(struct net_http *h)
 {
 	unsigned cap = h->ring_cap * 2;
-	if (cap > NET_RING_MAX)
+	if (cap > NET_RING_MAX ||
+	    net_held(h) + cap * sizeof *h->ring > NET_HELD_MAX)
 		return 0;
-	struct net_req **v = malloc(cap * sizeof *v);
+	uint32_t *v = malloc(cap * sizeof *v);
 	if (!v)
 		return 0;
 	for (unsigned i = 0; i < h->ring_len; i++)
@@ -101,12 +129,48 @@ static int ring_grow(struct net_http *h)
 	return 1;
 }
 
-/* A request head was read: make its context and queue it. */
+/* Room for NEED more bytes of records: reuse the space of records gone,
+ * then grow; 0 past NET_HELD_MAX or without memory. */
+static int q_room(struct net_http *h, size_t need)
+{
+	if (h->q_end + need <= h->q_cap)
+		return 1;
+	if (h->q_beg) {
+		uint32_t beg = h->q_beg;
+		memmove(h->q, h->q + beg, h->q_end - beg);
+		for (unsigned i = 0; i < h->ring_len; i++)
+			h->ring[(h->ring_head + i) % h->ring_cap] -= beg;
+		h->q_end -= beg;
+		h->q_beg = 0;
+		if (h->q_end + need <= h->q_cap)
+			return 1;
+	}
+	size_t cap = h->q_cap ? h->q_cap : NET_Q_MIN;
+	while (cap < h->q_end + need)
+		cap *= 2;
+	if (net_held(h) - h->q_cap + cap > NET_HELD_MAX)
+		return 0;
+	char *q = realloc(h->q, cap);
+	if (!q)
+		return 0;
+	h->q = q;
+	h->q_cap = (uint32_t)cap;
+	return 1;
+}
+
+static void put(char **p, const char *s, size_t n)
+{
+	memcpy(*p, s, n);
+	(*p)[n] = '\0';
+	*p += n + 1;
+}
+
+/* A request head was read: queue what it needs; its context is made when
+ * it is applied. */
 static void on_request(struct net_conn *c, const struct http_req_fields *f)
 {
+	struct net_http *h = c->h;
 	char gen[33];
-	struct cmap_entry e[6];
-	size_t n = 0;
 	const char *id = f->id;
 	size_t idlen = f->id_len;
 	if (!f->id_ok) {
@@ -114,38 +178,52 @@ static void on_request(struct net_conn *c, const struct http_req_fields *f)
 		id = gen;
 		idlen = 32;
 	}
-	e[n++] = net_entry("request_id", id, idlen);
-	e[n++] = net_entry("request_method", f->method, f->method_len);
-	e[n++] = net_entry("request_path", f->path, f->path_len);
-	if (f->tp_ok) {
-		e[n++] = net_entry("trace_id", f->trace_id, 32);
-		e[n++] = net_entry("span_id", f->span_id, 16);
-		e[n++] = net_entry("trace_flags", f->flags, 2);
+	size_t need = offsetof(struct net_req, text) + idlen + 1 + f->method_len + 1 +
+		      f->path_len + 1 + (f->tp_ok ? 33 + 17 + 3 : 0);
+	need = (need + 7) & ~(size_t)7;
+	if (c->tx_pass) {
+		/* Responses are not followed (any more): nothing will answer
+		 * the requests still queued. */
+		while (h->ring_len)
+			net_ring_pop(c);
 	}
-	struct net_req *r = req_new(c);
-	if (!r)
+	if (!h->ring_len)
+		h->q_beg = h->q_end = 0;
+	if ((h->ring_len == h->ring_cap && !ring_grow(h)) || !q_room(h, need)) {
+		net_abandon(c);    /* pipelined deeper than we hold */
 		return;
-	r->ctx = ctx_derive(c->base, e, n);
-	r->applied = 0;
+	}
+	uint32_t off = h->q_end;
+	h->q_end += (uint32_t)need;
+	struct net_req *r = (struct net_req *)(h->q + off);
+	r->t_ns = net_now_ns();
+	r->path_len = f->path_len;
+	r->idlen = (uint8_t)idlen;
+	r->method_len = f->method_len;
 	r->head = f->method_len == 4 && !memcmp(f->method, "HEAD", 4);
 	r->connect = f->method_len == 7 && !memcmp(f->method, "CONNECT", 7);
-	r->idlen = (uint8_t)idlen;
-	memcpy(r->id, id, idlen + 1);
-	r->t_ns = net_now_ns();
-
-	struct net_http *h = c->h;
-	if (!c->tx_pass && h->ring_len == h->ring_cap && !ring_grow(h))
-		ring_drop(c);    /* pipelined deeper than we follow */
+	r->tp = f->tp_ok;
+	r->applied = 0;
+	char *p = r->text;
+	put(&p, id, idlen);
+	put(&p, f->method, f->method_len);
+	put(&p, f->path, f->path_len);
+	if (f->tp_ok) {
+		put(&p, f->trace_id, 32);
+		put(&p, f->span_id, 16);
+		put(&p, f->flags, 2);
+	}
+	h->ring[(h->ring_head + h->ring_len) % h->ring_cap] = off;
+	h->ring_len++;
 	if (c->tx_pass) {
+		/* Responses are not followed: the request applies at once. */
 		net_apply(c, r);
-		ctx_release(r->ctx);
-		req_free(c, r);
+		net_ring_pop(c);
 		return;
 	}
-	h->ring[(h->ring_head + h->ring_len) % h->ring_cap] = r;
 	/* Nothing unanswered before it: this is the request being served.
 	 * Otherwise (pipelined) it waits for its response to start. */
-	if (++h->ring_len == 1)
+	if (h->ring_len == 1)
 		net_apply(c, r);
 }
 
@@ -163,6 +241,11 @@ static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
 		off += http_rx_feed(&h->rx, buf + off, n - off, &ev);
 		if (ev == HTTP_REQ) {
 			on_request(c, &h->rx.f);
+			if (c->rx_pass)
+				break;     /* abandoned: not one more request of this read */
+		} else if (ev == HTTP_AMBIG) {
+			net_abandon(c);
+			break;
 		} else if (ev == HTTP_TOO_BIG) {
 			/* Give up on this request quietly; the previous request's
 			 * entries must not be taken for its. */

@@ -16,10 +16,14 @@
 #include <stddef.h>
 #include <string.h>
 
-/* Chunked body sub-states. */
+/* Chunked body sub-states.  The framing is taken strictly (RFC 9112 7.1):
+ * every line ends with CRLF, a size is followed only by CR or by optional
+ * whitespace and ";" extensions, a trailer line starts with a name.  A body
+ * that bends any of this is one that another parser may end elsewhere, so
+ * it is reported broken rather than guessed at. */
 enum {
-	C_SIZE, C_EXT, C_SIZE_CR, C_DATA, C_DATA_END, C_DATA_CR,
-	C_TRAILER, C_TRAILER_LINE, C_TRAILER_CR,
+	C_SIZE, C_BWS, C_EXT, C_SIZE_CR, C_DATA, C_DATA_END, C_DATA_CR,
+	C_TRAILER, C_TRAILER_LINE, C_TRAILER_LCR, C_TRAILER_CR,
 };
 
 #define CHUNK_LINE_MAX 4096
@@ -171,23 +175,24 @@ size_t http_hdr_val_trim(struct http_hdr *h)
 	return n;
 }
 
-/* Content-Length: 1-18 digits; a second header must agree. */
+/* Content-Length: 1-18 digits, in one header.  A second Content-Length
+ * header is taken as bad even when it repeats the value (RFC 9110 allows a
+ * recipient to merge identical ones; the safe rule is to follow neither). */
 void http_framing_cl(struct http_hdr *h, size_t n, uint8_t *seen, uint8_t *bad, uint64_t *cl)
 {
 	uint64_t v = 0;
-	if (h->over || n == 0 || n > 18) {
+	if (*seen || h->over || n == 0 || n > 18) {
 		*bad = 1;
+		*seen = 1;
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (h->val[i] < '0' || h->val[i] > '9') {
 			*bad = 1;
-			return;
+			break;
 		}
 		v = v * 10 + (uint64_t)(h->val[i] - '0');
 	}
-	if (*seen && *cl != v)
-		*bad = 1;
 	*seen = 1;
 	*cl = v;
 }
@@ -252,30 +257,53 @@ size_t http_body_skip(struct http_body *b, const char *buf, size_t n, int *done,
 				*bad = 1;
 				return i;
 			}
-			if (c == ';' || c == ' ' || c == '\t') {
+			if (c == ';') {
 				b->st = C_EXT;
+			} else if (c == ' ' || c == '\t') {
+				b->st = C_BWS;
 			} else if (c == '\r') {
 				b->st = C_SIZE_CR;
-				i++;
-			} else if (c == '\n') {
-				b->st = C_SIZE_CR;   /* handled below as the LF */
 			} else {
 				*bad = 1;
 				return i;
 			}
+			i++;
 			break;
 		}
-		case C_EXT: {
-			const char *lf = memchr(buf + i, '\n', n - i);
-			size_t k = lf ? (size_t)(lf - (buf + i)) : n - i;
-			if (b->linelen + k > CHUNK_LINE_MAX) {
+		case C_BWS:
+			/* Whitespace after the size only ever leads to ";". */
+			if (c == ';') {
+				b->st = C_EXT;
+			} else if (c != ' ' && c != '\t') {
 				*bad = 1;
 				return i;
 			}
-			b->linelen = (uint16_t)(b->linelen + k);
-			i += k;
-			if (lf)
+			if (++b->linelen > CHUNK_LINE_MAX) {
+				*bad = 1;
+				return i;
+			}
+			i++;
+			break;
+		case C_EXT: {
+			/* Extensions up to the CR: visible bytes, spaces, tabs. */
+			size_t k = i;
+			while (k < n && ((unsigned char)buf[k] >= 0x20 || buf[k] == '\t') &&
+			       buf[k] != 0x7f)
+				k++;
+			if (b->linelen + (k - i) > CHUNK_LINE_MAX) {
+				*bad = 1;
+				return i;
+			}
+			b->linelen = (uint16_t)(b->linelen + (k - i));
+			i = k;
+			if (i < n) {
+				if (buf[i] != '\r') {
+					*bad = 1;
+					return i;
+				}
 				b->st = C_SIZE_CR;
+				i++;
+			}
 			break;
 		}
 		case C_SIZE_CR:
@@ -296,15 +324,12 @@ size_t http_body_skip(struct http_body *b, const char *buf, size_t n, int *done,
 			break;
 		}
 		case C_DATA_END:
-			if (c == '\r') {
-				b->st = C_DATA_CR;
-				i++;
-			} else if (c == '\n') {
-				b->st = C_DATA_CR;
-			} else {
+			if (c != '\r') {
 				*bad = 1;
 				return i;
 			}
+			b->st = C_DATA_CR;
+			i++;
 			break;
 		case C_DATA_CR:
 			if (c != '\n') {
@@ -319,27 +344,42 @@ size_t http_body_skip(struct http_body *b, const char *buf, size_t n, int *done,
 			if (c == '\r') {
 				b->st = C_TRAILER_CR;
 				i++;
-			} else if (c == '\n') {
-				*done = 1;
-				return i + 1;
-			} else {
+			} else if (http_tchar[(uint8_t)c]) {
 				b->st = C_TRAILER_LINE;
 				b->linelen = 0;
+			} else {
+				*bad = 1;     /* a bare LF, a folded or nameless line */
+				return i;
 			}
 			break;
 		case C_TRAILER_LINE: {
-			const char *lf = memchr(buf + i, '\n', n - i);
-			size_t k = lf ? (size_t)(lf - (buf + i)) + 1 : n - i;
-			if (b->linelen + k > CHUNK_LINE_MAX) {
+			size_t k = i;
+			while (k < n && buf[k] != '\r' && buf[k] != '\n')
+				k++;
+			if (b->linelen + (k - i) > CHUNK_LINE_MAX) {
 				*bad = 1;
 				return i;
 			}
-			b->linelen = (uint16_t)(b->linelen + k);
-			i += k;
-			if (lf)
-				b->st = C_TRAILER;
+			b->linelen = (uint16_t)(b->linelen + (k - i));
+			i = k;
+			if (i < n) {
+				if (buf[i] != '\r') {
+					*bad = 1;
+					return i;
+				}
+				b->st = C_TRAILER_LCR;
+				i++;
+			}
 			break;
 		}
+		case C_TRAILER_LCR:
+			if (c != '\n') {
+				*bad = 1;
+				return i;
+			}
+			b->st = C_TRAILER;
+			i++;
+			break;
 		case C_TRAILER_CR:
 			if (c != '\n') {
 				*bad = 1;

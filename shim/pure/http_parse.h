@@ -40,6 +40,9 @@ enum {
 	HTTP_DONE,       /* tx: a message (head and body) has ended */
 	HTTP_PASS,       /* not (or no longer) HTTP: leave the stream alone */
 	HTTP_TOO_BIG,    /* rx: a head passed HTTP_HEAD_MAX; stream abandoned */
+	HTTP_AMBIG,      /* rx: the message's framing is ambiguous (RFC 9112 6.3,
+			  * see http_rx.c): the server may see other requests
+			  * than the parser would; stream abandoned */
 };
 
 /* Body framing, shared by both directions. */
@@ -82,6 +85,8 @@ struct http_rx {
 	uint8_t st;           /* state (http_parse.c) */
 	uint8_t sub;          /* position within a fixed token ("HTTP/1.") */
 	uint8_t te_seen, te_chunked, cl_seen, cl_bad, connect;
+	uint8_t v10;          /* the request is HTTP/1.0 */
+	uint8_t cr;           /* the last byte taken of a header value was CR */
 	uint32_t head_len;    /* bytes of the current head so far */
 	uint64_t cl;
 	struct http_body body;
@@ -113,8 +118,11 @@ struct http_tx {
 void http_rx_init(struct http_rx *p, const char *idname, size_t idname_len);
 
 /* Feed N bytes.  Returns how many were consumed (all of them, except when
- * stopping at HTTP_REQ) and sets *EV.  After HTTP_PASS or HTTP_TOO_BIG every
- * later feed consumes everything and reports HTTP_PASS. */
+ * stopping at HTTP_REQ) and sets *EV.  After HTTP_PASS, HTTP_TOO_BIG or
+ * HTTP_AMBIG every later feed consumes everything and reports HTTP_PASS.
+ * HTTP_PASS: the bytes where a request line should start are not one (not
+ * HTTP, or no longer); HTTP_AMBIG: an HTTP/1.x request whose head or body
+ * another parser could read differently (the request is not reported). */
 size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev);
 
 void http_tx_init(struct http_tx *s, int requests, const char *idname, size_t idname_len);

@@ -2,6 +2,24 @@
  * http_rx.c: the requests a server reads, parsed incrementally (see
  * http_parse.h): the request line, the headers the shim wants, then the body
  * skipped by its framing, so keep-alive and pipelined requests are found.
+ *
+ * The parser follows a stream only while no other parser could cut it
+ * differently (RFC 9112 6.3, request smuggling): a server that reads a body
+ * with another length than ours sees other requests than we do, and an id
+ * added to the "next" response would land in the middle of a body.  So once
+ * the request line was an HTTP/1.x one, anything a lenient and a strict
+ * parser could disagree on is HTTP_AMBIG and the stream is abandoned:
+ *   - a line not ended by CRLF (a bare LF), a CR anywhere else in the head;
+ *   - obs-fold (a line starting with SP or HTAB), a line that is not
+ *     "name:", whitespace before the colon;
+ *   - Transfer-Encoding together with Content-Length; more than one
+ *     Transfer-Encoding header, or one whose value is not exactly "chunked"
+ *     (no other coding, no list); Transfer-Encoding in an HTTP/1.0 request;
+ *   - more than one Content-Length header (even with the same value), a
+ *     value that is not 1-18 digits (no sign, no spaces inside, no list);
+ *   - chunked framing that is not exactly RFC 9112's (http_parse.c).
+ * Bytes that are not a request line at all (another protocol, HTTP/2, a
+ * tunnel's data) are HTTP_PASS as before: nothing of them was queued.
  */
 #include "http_int.h"
 
@@ -32,6 +50,7 @@ static void rx_new_request(struct http_rx *p)
 	f->id_ok = f->id_seen = f->tp_ok = f->tp_seen = f->path_cut = 0;
 	f->method[0] = f->path[0] = f->id[0] = '\0';
 	p->te_seen = p->te_chunked = p->cl_seen = p->cl_bad = p->connect = 0;
+	p->v10 = p->cr = 0;
 	p->cl = 0;
 	p->head_len = 0;
 	p->h.which = W_NONE;
@@ -89,43 +108,30 @@ static void rx_header_done(struct http_rx *p)
 		http_framing_cl(h, http_hdr_val_trim(h), &p->cl_seen, &p->cl_bad, &p->cl);
 		break;
 	case W_TE:
-		http_framing_te(h, http_hdr_val_trim(h), &p->te_seen, &p->te_chunked);
+		/* Exactly one header, exactly "chunked" (any case). */
+		n = http_hdr_val_trim(h);
+		p->te_chunked = !p->te_seen && !h->over && n == 7;
+		for (size_t i = 0; i < n && p->te_chunked; i++)
+			p->te_chunked = http_lower(h->val[i]) == "chunked"[i];
+		if (p->te_seen < 2)
+			p->te_seen++;
 		break;
 	}
 }
 
-/* A folded continuation of the header just read: 0 when it makes the
- * framing uncertain. */
-static int rx_fold(struct http_rx *p)
-{
-	switch (p->h.which) {
-	case W_ID:
-		p->f.id_ok = 0;
-		break;
-	case W_TP:
-		p->f.tp_ok = 0;
-		break;
-	case W_CL:
-	case W_TE:
-		return 0;
-	}
-	p->h.which = W_NONE;
-	return p->h.nlen != 0;    /* no header before it: not a fold */
-}
-
-/* The blank line ended the head: choose how to skip the body.  Returns 0
- * when the framing cannot be followed. */
+/* The blank line ended the head: choose how to skip the body.  Returns 1
+ * to go on, 0 when a tunnel follows, -1 when the framing is ambiguous. */
 static int rx_head_done(struct http_rx *p)
 {
+	if (p->te_seen && (p->te_seen > 1 || !p->te_chunked || p->cl_seen || p->v10))
+		return -1;
+	if (p->cl_bad)
+		return -1;
 	if (p->connect)
 		return 0;      /* a tunnel follows, not HTTP */
 	if (p->te_seen) {
-		if (!p->te_chunked)
-			return 0;
 		http_body_start(&p->body, BODY_CHUNKED, 0);
 		p->st = R_BODY;
-	} else if (p->cl_bad) {
-		return 0;
 	} else if (p->cl_seen && p->cl > 0) {
 		http_body_start(&p->body, BODY_LEN, p->cl);
 		p->st = R_BODY;
@@ -140,6 +146,20 @@ static size_t rx_pass(struct http_rx *p, size_t n, int *ev)
 	p->st = R_PASS;
 	*ev = HTTP_PASS;
 	return n;
+}
+
+static size_t rx_ambig(struct http_rx *p, size_t n, int *ev)
+{
+	p->st = R_PASS;
+	*ev = HTTP_AMBIG;
+	return n;
+}
+
+/* A header line of K bytes at B, LF included: 1 when its only CR is the one
+ * right before the LF. */
+static int rx_crlf_only(const char *b, size_t k)
+{
+	return k >= 2 && memchr(b, '\r', k) == b + k - 2;
 }
 
 /* A request target: printable ASCII kept, bytes above 0x7e kept
@@ -187,7 +207,7 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 			int done, bad;
 			i += http_body_skip(&p->body, buf + i, n - i, &done, &bad);
 			if (bad)
-				return rx_pass(p, n, ev);
+				return rx_ambig(p, n, ev);
 			if (done)
 				p->st = R_START;
 			continue;
@@ -252,34 +272,29 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 			if (p->sub == 7) {
 				if (c != '0' && c != '1')
 					return rx_pass(p, n, ev);
+				p->v10 = c == '0';
 				p->sub = 8;
 			} else if (c == '\r') {
 				p->st = R_SL_CR;
 			} else if (c == '\n') {
-				p->st = R_LINE;
+				return rx_ambig(p, n, ev);    /* bare LF */
 			} else {
 				return rx_pass(p, n, ev);
 			}
 			break;
 		case R_SL_CR:
 			if (c != '\n')
-				return rx_pass(p, n, ev);
+				return rx_ambig(p, n, ev);
 			p->st = R_LINE;
 			break;
 		case R_LINE:
 			if (c == '\r') {
 				p->st = R_END_CR;
-			} else if (c == '\n') {
-				end = 1;
-			} else if (c == ' ' || c == '\t') {
-				/* obs-fold: the previous value goes on over this line.
-				 * A wanted value folded so is not trusted. */
-				if (!rx_fold(p))
-					return rx_pass(p, n, ev);
-				p->st = R_VALUE;
 			} else if (http_tchar[c]) {
 				k = http_hdr_line(&p->h, b, lim, p->idname, p->idname_len);
 				if (k) {
+					if (!rx_crlf_only(b, k))
+						return rx_ambig(p, n, ev);
 					rx_header_done(p);
 					break;
 				}
@@ -287,7 +302,8 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 				http_hdr_begin(&p->h, (char)c);
 				p->st = R_NAME;
 			} else {
-				return rx_pass(p, n, ev);
+				/* A bare LF, obs-fold (SP, HTAB), or no name. */
+				return rx_ambig(p, n, ev);
 			}
 			break;
 		case R_NAME:
@@ -296,8 +312,9 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 			if (k == lim)
 				break;
 			if (b[k] != ':')
-				return rx_pass(p, n, ev);
+				return rx_ambig(p, n, ev);    /* e.g. "Transfer-Encoding :" */
 			http_hdr_classify(&p->h, p->idname, p->idname_len);
+			p->cr = 0;
 			p->st = R_OWS;
 			k++;
 			break;
@@ -309,6 +326,13 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 		case R_VALUE: {
 			const char *lf = memchr(b, '\n', lim);
 			k = lf ? (size_t)(lf - b) : lim;
+			/* A CR only right before the LF (which may come in the
+			 * next piece). */
+			const char *cr = memchr(b, '\r', k);
+			if ((p->cr && (k || !lf)) || (cr && cr != b + k - 1) ||
+			    (lf && !(k ? cr != NULL : p->cr)))
+				return rx_ambig(p, n, ev);
+			p->cr = !lf && cr;
 			if (p->h.which)
 				http_hdr_val_add(&p->h, b, k);
 			if (lf) {
@@ -320,14 +344,17 @@ size_t http_rx_feed(struct http_rx *p, const char *buf, size_t n, int *ev)
 		}
 		case R_END_CR:
 			if (c != '\n')
-				return rx_pass(p, n, ev);
+				return rx_ambig(p, n, ev);
 			end = 1;
 			break;
 		}
 		p->head_len += (uint32_t)k;
 		i += k;
 		if (end) {
-			if (!rx_head_done(p)) {
+			int go = rx_head_done(p);
+			if (go < 0)
+				return rx_ambig(p, n, ev);
+			if (!go) {
 				/* The head is whole and its fields usable; what follows
 				 * it cannot be followed. */
 				p->st = R_PASS;

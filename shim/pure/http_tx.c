@@ -67,8 +67,10 @@ static int tx_head_done(struct http_tx *s)
 		if (s->status < 200 || s->status == 204 || s->status == 304 || s->no_body)
 			return 1;
 	}
+	/* Both framings, or a second Content-Length (http_framing_cl): a
+	 * client may cut this body elsewhere than we would. */
 	if (s->te_seen) {
-		if (!s->te_chunked)
+		if (!s->te_chunked || s->cl_seen)
 			return -1;
 		http_body_start(&s->body, BODY_CHUNKED, 0);
 		return 0;
