@@ -36,6 +36,11 @@ enum { LOG_SINK_SYSLOG = 1, LOG_SINK_STDERR = 2, LOG_SINK_STDOUT = 4, LOG_SINK_F
 #define LOG_SUFFIX_MAX 256
 #define LOG_DEFAULT_FORMAT "[{context}] {message}"
 
+/* Write all of P to FD (the rest of a cut decoration or escape, which the
+ * program does not know exists); a full non-blocking fd is waited for, a
+ * little (log_line.c). */
+void log_finish(int fd, const char *p, size_t n);
+
 /* FD is no longer a log (fdtab_forget): its line state is dropped. */
 void log_fd_closed(int fd);
 
