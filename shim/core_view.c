@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -114,13 +115,28 @@ void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w, int glo
 		if (ctx_cfg.mode == CTX_SHARE)
 			break;
 	}
-	if (!global || !atomic_load_explicit(&ctx_global, memory_order_relaxed))
-		return;
-	const struct cmap *g = ctx_global_enter();
+	const struct cmap *g = global ? global_map() : NULL;
 	for (uint32_t i = 0; g && i < g->n; i++)
 		if (!view_has(m, b, &g->e[i]))
 			walk_one(w, &g->e[i]);
-	ctx_global_leave();
+}
+
+/* A read of the process-wide layer around a walk and what is done with the
+ * entries it collected (they point into the layer): 1 when one was opened
+ * (there is a layer); pass that to view_visit as GLOBAL.  A layer set after
+ * the check is not seen by this walk, as if set a moment later. */
+static int global_open(void)
+{
+	if (!atomic_load_explicit(&ctx_global, memory_order_relaxed))
+		return 0;
+	ctx_global_enter();
+	return 1;
+}
+
+static void global_close(int opened)
+{
+	if (opened)
+		ctx_global_leave();
 }
 
 int ctx_visit(ctx_entry_fn fn, void *arg)
@@ -129,9 +145,11 @@ int ctx_visit(ctx_entry_fn fn, void *arg)
 	if (view_blocked())
 		return 0;
 	struct ctx_box *b = ctx_cfg.mode == CTX_COPY ? NULL : ctx_self.box;
+	int g = global_open();
 	chain_lock(b);
-	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, 1);
+	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, g);
 	chain_unlock(b);
+	global_close(g);
 	return w.n;
 }
 
@@ -159,10 +177,12 @@ static int view_snapshot(struct cmap *m, struct ctx_box *b, struct cmap **out)
 	struct collect c;
 	struct walk w = { collect_one, &c, 0, 0 };
 	c.n = 0;
+	int g = global_open();
 	chain_lock(b);
-	view_visit(m, b, &w, 1);
+	view_visit(m, b, &w, g);
 	int r = cmap_build(c.v, c.n, out);  /* copies the strings while locked */
 	chain_unlock(b);
+	global_close(g);
 	return r;
 }
 
@@ -176,10 +196,12 @@ int ctx_snapshot_into(void *buf, size_t cap, struct cmap **out)
 		return -1;
 	}
 	c.n = 0;
+	int g = global_open();
 	chain_lock(b);
-	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, 1);
+	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, g);
 	int r = cmap_build_into(c.v, c.n, buf, cap, out);
 	chain_unlock(b);
+	global_close(g);
 	return r;
 }
 
@@ -239,8 +261,9 @@ int ctx_view(ctxshim_ctx_t *h, struct cmap **out)
  * reads them through the control registry (ctx_global_scan).  Threads the
  * registry does not know count their open reads in one shared counter;
  * while any is open nothing is freed.  Without membarrier (an old kernel, a
- * seccomp filter) nothing is freed either, and the retired layers' size is
- * capped instead: a set beyond it is refused (EBUSY). */
+ * seccomp filter) nothing is freed either.  The retired layers' size is
+ * capped (GRAVE_MAX): a replacement beyond it waits for readers a little,
+ * then is refused (EBUSY). */
 
 _Atomic uint64_t ctx_global_epoch = 2;
 atomic_uint ctx_global_strays;
@@ -258,7 +281,7 @@ struct retired {
 };
 static struct retired *graveyard;
 static size_t grave_bytes;
-#define GRAVE_MAX (4u << 20)
+#define GRAVE_MAX (1u << 20)
 
 static size_t layer_bytes(const struct cmap *m)
 {
@@ -319,16 +342,24 @@ static void reclaim(void)
 	}
 }
 
-/* Before a replacement: room in the graveyard, or EBUSY. */
+/* Before a replacement: room in the graveyard, or EBUSY.  A thread that
+ * was descheduled in the middle of a read holds back every layer replaced
+ * since: waited for a little (up to ~2 s, 1 ms at a time; the caller is the
+ * control listener, and readers never take global_lock). */
 static int grave_room(void)
 {
-	if (grave_bytes <= GRAVE_MAX)
-		return 0;
-	reclaim();
-	if (grave_bytes <= GRAVE_MAX)
-		return 0;
-	errno = EBUSY;
-	return -1;
+	struct timespec ms = { 0, 1000000 };
+	for (int i = 0; grave_bytes > GRAVE_MAX; i++) {
+		reclaim();
+		if (grave_bytes <= GRAVE_MAX)
+			break;
+		if (i == 2000) {
+			errno = EBUSY;
+			return -1;
+		}
+		nanosleep(&ms, NULL);
+	}
+	return 0;
 }
 
 int ctx_global_set(const char *key, size_t klen, const char *val, size_t vlen)
