@@ -30,20 +30,22 @@ until_ok() {
 	return 1
 }
 
-# layer_run N PAUSE_US: tests/progs/ctl_layer N PAUSE_US under the shim with
-# control on and decorated stderr, then 400 `ctxctl set` of a 60 KiB layer
-# (tests/control_layer.py); then the program is stopped.  Sets GROWTH (KiB)
-# and leaves the program's report in $W/out, its stderr in $W/err.
+# layer_run N PAUSE_US SETS [MODE]: tests/progs/ctl_layer N PAUSE_US under
+# the shim with control on and decorated stderr, then SETS `ctxctl set` of a
+# 60 KiB layer (tests/control_layer.py); then the program is stopped.  Sets
+# GROWTH (KiB) and leaves the program's report in $W/out, its stderr in
+# $W/err.
 layer_run() {
-	env CTXSHIM_CONTROL=1 CTXSHIM_LOG=stderr CTXSHIM_LOG_FORMAT='[{tag}] {message}' \
+	env CTXSHIM_CONTROL=1 CTXSHIM_MODE="${4:-copy}" CTXSHIM_LOG=stderr \
+		CTXSHIM_LOG_FORMAT='[{tag}] {message}' \
 		LD_PRELOAD="$SHIM" "$T/ctl_layer" "$1" "$2" >"$W/out" 2>"$W/err" &
 	PID=$!
 	until_ok 10 grep -q ready "$W/out"
 	until_ok 10 test -S "$CTXSHIM_CONTROL_DIR/$PID.sock"
-	run timeout 300 python3 "$ROOT/tests/control_layer.py" "$PID" 400
+	run timeout 300 python3 "$ROOT/tests/control_layer.py" "$PID" "$3"
 	assert_success
 	GROWTH=$(sed -n 's/^rss_growth_kb //p' <<<"$output")
-	echo "RSS growth over 360 sets: $GROWTH KiB"
+	echo "RSS growth over the last 90% of $3 sets: $GROWTH KiB"
 	kill -TERM "$PID"
 	rc=0
 	wait "$PID" || rc=$?
@@ -53,19 +55,22 @@ layer_run() {
 }
 
 @test "400 ctxctl set of a 60 KiB layer: replaced layers are freed (resident size stays flat)" {
-	layer_run 2 200
+	layer_run 2 200 400
 	# Kept forever, the replaced layers were 400 x 3 x 60 KiB (70 MiB).
 	[ "$GROWTH" -lt 1024 ]
 	grep -q ' bad 0$' "$W/out"
 }
 
 @test "readers that never pause and signal handlers that read: every value whole while layers are freed" {
-	layer_run 4 0
-	grep -q '^reads [1-9][0-9]* signals [1-9][0-9]* bad 0$' "$W/out"
-	# Held back only by reads in progress: at most the cap (1 MiB) and a layer.
-	[ "$GROWTH" -lt 2048 ]
-	# The decorated lines name one tag each, whole.
-	run grep -cvE '^(\[(v[0-9]+)?\] )?reader [0-9]+ round [0-9]+$' "$W/err"
-	assert_output 0
-	grep -qE '^\[v[0-9]+\] reader' "$W/err"
+	for mode in copy share chain; do
+		layer_run 4 0 $([ $mode = copy ] && echo 400 || echo 150) $mode
+		grep -q '^reads [1-9][0-9]* signals [1-9][0-9]* bad 0$' "$W/out"
+		# Held back only by reads in progress: at most the cap (1 MiB)
+		# and a layer.
+		[ "$GROWTH" -lt 2048 ]
+		# The decorated lines name one tag each, whole.
+		run grep -cvE '^(\[(v[0-9]+)?\] )?reader [0-9]+ round [0-9]+$' "$W/err"
+		assert_output 0
+		grep -qE '^\[v[0-9]+\] reader' "$W/err"
+	done
 }

@@ -17,6 +17,7 @@
  */
 #include <ctxshim.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -54,11 +55,13 @@ static int check_entry(const char *key, const char *value, void *arg)
 static void on_usr1(int sig)
 {
 	static __thread char buf[VMAX + 1];
+	int saved = errno;      /* ctxshim_get sets it when a key is unset */
 	(void)sig;
 	ssize_t n = ctxshim_get("k15", buf, sizeof buf);
 	if (n >= 0 && !whole(buf, n))
 		atomic_fetch_add(&bad, 1);
 	atomic_fetch_add(&sigreads, 1);
+	errno = saved;
 }
 
 static void *reader(void *arg)
