@@ -34,7 +34,7 @@ teardown() {
 		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
 		kill -9 "$p" 2>/dev/null
 	done
-	[ -n "$U" ] && rm -rf "/tmp/ctxshim-$U" /tmp/ctxshim-"$U".*
+	[ -n "$U" ] && rm -rf "/tmp/ctxshim-$U" /tmp/ctxshim-"$U".* "/run/user/$U"
 	rm -rf "$W" "$WD"
 }
 
@@ -145,6 +145,11 @@ printable() {
 	before=$(ls -A "$victim" | sort)
 	$AS ln -s "$victim" "/tmp/ctxshim-$U"
 	$AS ln -s "$victim" "/tmp/ctxshim-$U.AbCdEf"
+	# and its runtime directory (what logind makes: the user's, 0700)
+	mkdir -p /run/user
+	mkdir -m 700 "/run/user/$U"
+	chown "$U:$U" "/run/user/$U"
+	$AS ln -s "$victim" "/run/user/$U/ctxshim"
 	run "$CTXCTL" list
 	assert_success
 	run "$CTXCTL" --json list
