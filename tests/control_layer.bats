@@ -74,3 +74,60 @@ layer_run() {
 		grep -qE '^\[v[0-9]+\] reader' "$W/err"
 	done
 }
+
+rss_kb() {
+	sed -n 's/^VmRSS: *\([0-9]*\) kB$/\1/p' "/proc/$1/status"
+}
+
+# blocked_in_write PID: a thread of PID waits in a pipe write.
+blocked_in_write() {
+	cat /proc/$1/task/*/wchan | grep -q pipe_write
+}
+
+@test "a thread stuck inside a read holds replaced layers back: capped at 1 MiB, sets refused, then freed" {
+	# Two workers log json lines to a pipe nobody reads: soon one blocks
+	# in write() in the middle of a line whose fields come from the layer
+	# (a0 fits in a line; k0..k13, 56 KiB, make each replacement big), a
+	# read of the layer open meanwhile.
+	mkfifo "$W/fifo"
+	exec 7<>"$W/fifo"
+	env CTXSHIM_CONTROL=1 CTXSHIM_LOG_STYLE=json LD_PRELOAD="$SHIM" "$T/ctl_workers" 2 \
+		>"$W/out" 2>"$W/fifo" &
+	PID=$!
+	until_ok 10 grep -q ready "$W/out"
+	until_ok 10 test -S "$CTXSHIM_CONTROL_DIR/$PID.sock"
+	big() { printf "%s=%${3:-4096}s\n" "$1" "" | tr ' ' "$2"; }
+	"$ROOT/scripts/ctxctl" "$PID" set $(big a0 x 900) $(for k in $(seq 0 13); do big k$k a; done) \
+		>/dev/null
+	until_ok 30 blocked_in_write "$PID"
+	base=$(rss_kb "$PID")
+	refused=
+	for i in $(seq 40); do
+		run "$ROOT/scripts/ctxctl" --timeout 20 "$PID" set "$(big k14 b)" "$(big k15 c)"
+		if [ "$status" != 0 ]; then
+			refused=$i
+			break
+		fi
+	done
+	echo "refused at set $refused"
+	[ -n "$refused" ]
+	assert_output "ctxctl: process $PID: 0 of 2 set; then: replaced layers are still being read; try again later"
+	growth=$(($(rss_kb "$PID") - base))
+	echo "RSS growth while held back: $growth KiB"
+	[ "$growth" -lt 2048 ]
+	# The pipe is read: the writer goes on, what it held is freed, sets
+	# work again.
+	cat "$W/fifo" >/dev/null &
+	CAT=$!
+	for i in $(seq 20); do
+		"$ROOT/scripts/ctxctl" --timeout 20 "$PID" set "$(big k14 d)" "$(big k15 e)" >/dev/null
+	done
+	growth=$(($(rss_kb "$PID") - base))
+	echo "RSS growth after 20 more sets: $growth KiB"
+	[ "$growth" -lt 2048 ]
+	kill "$PID"
+	wait "$PID" || true
+	PID=
+	kill "$CAT" 2>/dev/null || true
+	exec 7>&-
+}
