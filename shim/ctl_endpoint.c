@@ -78,6 +78,17 @@ static int under_private(const char *parent, char *out, size_t cap)
 	       dir_make(out) == 0 ? 0 : -1;
 }
 
+/* NAME is 6 letters or digits (what mkdtemp makes, what ctxctl looks for). */
+static int six_alnum(const char *name)
+{
+	int n = 0;
+	for (; *name; name++, n++)
+		if (!((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') ||
+		      (*name >= '0' && *name <= '9')))
+			return 0;
+	return n == 6;
+}
+
 /* /tmp/ctxshim-<euid> belongs to someone else (anyone may make a name in
  * /tmp first): the fallback is /tmp/ctxshim-<euid>.XXXXXX, a name nobody can
  * guess.  An existing one of ours is used (the first in name order, which
@@ -97,7 +108,7 @@ static int tmp_fallback(char *out, size_t cap, const char *taken)
 	int seen = 0;
 	while (d && (e = readdir(d)) && seen++ < 100000) {
 		char path[sizeof best];
-		if (strncmp(e->d_name, prefix, pl) || strlen(e->d_name + pl) != 6 ||
+		if (strncmp(e->d_name, prefix, pl) || !six_alnum(e->d_name + pl) ||
 		    (best[0] && strcmp(e->d_name, best + 5) >= 0) ||
 		    snprintf(path, sizeof path, "/tmp/%s", e->d_name) >= (int)sizeof path)
 			continue;
