@@ -34,12 +34,13 @@ wait_port() {
 # A directory any user can read, for what runs as another user (setpriv
 # --reuid=nobody, http.server's CGI scripts): the checkout itself may sit
 # under a private directory (mktemp -d is 0700).  Holds copies of the shim
-# and ctxctl; the caller removes it.
+# and ctxctl (with ctxctl_show.py, which it imports); the caller removes it.
 world_dir() {
 	local d
 	d=$(mktemp -d /tmp/ctxshim-world.XXXXXX) || return 1
 	chmod 755 "$d"
-	cp "$SHIM" "$ROOT/scripts/ctxctl" "$d/"
+	cp "$SHIM" "$ROOT/scripts/ctxctl" "$ROOT/scripts/ctxctl_show.py" "$d/"
 	chmod 755 "$d/libctxshim.so" "$d/ctxctl"
+	chmod 644 "$d/ctxctl_show.py"
 	echo "$d"
 }

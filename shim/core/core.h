@@ -69,16 +69,73 @@ struct ctx_thread {
 	int keyed;              /* the exit destructor is armed */
 	int in_core;            /* inside the core, perhaps holding a box lock */
 	atomic_flag peek;       /* held while map/box change, when observed */
+	/* Reads of the process-wide layer (ctx_global_enter): how many are
+	 * open (signal handlers nest), the layer epoch the outermost one
+	 * started in, and whether the reclaimer sees this thread (registered
+	 * by the control registry; else its reads count in ctx_global_strays). */
+	_Atomic unsigned gnest;
+	_Atomic uint64_t gepoch;
+	int greg;
 };
 extern __thread struct ctx_thread ctx_self CTX_TLS;
 
 /* The process-wide layer (set from outside, by ctxctl): every thread reads
- * through it for keys its own context lacks.  Immutable maps, never freed:
- * a replaced layer is kept, since a reader on another thread (or in a
- * signal handler) may still hold it; operators change it rarely. */
+ * through it for keys its own context lacks.  Immutable maps; a replaced
+ * layer is freed once no thread can still be reading it (core_view.c): a
+ * reader brackets its use with ctx_global_enter/leave, a few stores to its
+ * own TLS, no lock, fine in a signal handler. */
 extern struct cmap *_Atomic ctx_global;
+/* Even while no replacement is under way; +2 per replacement. */
+extern _Atomic uint64_t ctx_global_epoch;
+/* Open reads by threads the reclaimer cannot see (not registered). */
+extern atomic_uint ctx_global_strays;
 int ctx_global_set(const char *key, size_t klen, const char *val, size_t vlen);
 int ctx_global_unset(const char *key, size_t klen);
+
+/* Open a read of the process-wide layer: the layer it returns, and any
+ * loaded from ctx_global until ctx_global_leave, stays allocated until
+ * then.  Nests.  The order (count, epoch, then the layer) is what the
+ * reclaimer relies on; its membarrier() stands for the fence that would
+ * otherwise be needed here between the stores and the load. */
+static inline const struct cmap *ctx_global_enter(void)
+{
+	unsigned n = atomic_load_explicit(&ctx_self.gnest, memory_order_relaxed);
+	atomic_store_explicit(&ctx_self.gnest, n + 1, memory_order_release);
+	if (__builtin_expect(!ctx_self.greg, 0))
+		atomic_fetch_add_explicit(&ctx_global_strays, 1, memory_order_seq_cst);
+	else if (n == 0)
+		atomic_store_explicit(&ctx_self.gepoch,
+				      atomic_load_explicit(&ctx_global_epoch, memory_order_acquire),
+				      memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst);
+	return atomic_load_explicit(&ctx_global, memory_order_acquire);
+}
+
+static inline void ctx_global_leave(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(!ctx_self.greg, 0))
+		atomic_fetch_sub_explicit(&ctx_global_strays, 1, memory_order_release);
+	unsigned n = atomic_load_explicit(&ctx_self.gnest, memory_order_relaxed);
+	atomic_store_explicit(&ctx_self.gnest, n - 1, memory_order_release);
+}
+
+/* The calling thread becomes visible to the reclaimer (REG 1: its record
+ * is about to be published) or stops being (REG 0: before its record is
+ * withdrawn).  Reads open meanwhile are handed over, never lost. */
+void ctx_global_reader(int reg);
+/* Set once by the control family: the oldest epoch an open read of a
+ * registered thread started in (UINT64_MAX: none open).  Without it
+ * nothing is reclaimed. */
+extern uint64_t (*ctx_global_scan)(void);
+/* What a thread's reads look like to the reclaimer (for the scanner). */
+static inline int ctx_global_reading(struct ctx_thread *t, uint64_t *epoch)
+{
+	if (!atomic_load_explicit(&t->gnest, memory_order_acquire))
+		return 0;
+	*epoch = atomic_load_explicit(&t->gepoch, memory_order_acquire);
+	return 1;
+}
 
 /* Set by a family that reads other threads' contexts (ctx_peek): from then
  * on a thread changing its own context holds its peek flag meanwhile. */

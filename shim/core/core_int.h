@@ -79,7 +79,9 @@ struct walk {
 };
 
 /* The visible entries of a thread view: its copy-mode map M or its locked
- * box chain B, then (GLOBAL) the process-wide entries it does not cover. */
+ * box chain B, then (GLOBAL) the process-wide entries it does not cover;
+ * GLOBAL only while the caller holds a read of that layer open
+ * (ctx_global_enter), until it is done with the entries. */
 void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w, int global);
 
 /* In a forked child: locks another thread may have held (core_view.c). */

@@ -9,8 +9,12 @@
 #include "baggage.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 
 /* The process-wide layer; see core.h. */
@@ -45,8 +49,12 @@ ssize_t ctx_lookup(const char *key, size_t klen, char *buf, size_t size)
 		if (e)
 			return r;
 	}
-	e = cmap_find(global_map(), key, klen);
-	return e ? ctx_copy_out(e, buf, size) : -1;
+	if (!atomic_load_explicit(&ctx_global, memory_order_relaxed))
+		return -1;
+	e = cmap_find(ctx_global_enter(), key, klen);
+	r = e ? ctx_copy_out(e, buf, size) : -1;
+	ctx_global_leave();
+	return r;
 }
 
 void chain_lock(struct ctx_box *b)
@@ -113,15 +121,35 @@ void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w, int glo
 			walk_one(w, &g->e[i]);
 }
 
+/* A read of the process-wide layer around a walk and what is done with the
+ * entries it collected (they point into the layer): 1 when one was opened
+ * (there is a layer); pass that to view_visit as GLOBAL.  A layer set after
+ * the check is not seen by this walk, as if set a moment later. */
+static int global_open(void)
+{
+	if (!atomic_load_explicit(&ctx_global, memory_order_relaxed))
+		return 0;
+	ctx_global_enter();
+	return 1;
+}
+
+static void global_close(int opened)
+{
+	if (opened)
+		ctx_global_leave();
+}
+
 int ctx_visit(ctx_entry_fn fn, void *arg)
 {
 	struct walk w = { fn, arg, 0, 0 };
 	if (view_blocked())
 		return 0;
 	struct ctx_box *b = ctx_cfg.mode == CTX_COPY ? NULL : ctx_self.box;
+	int g = global_open();
 	chain_lock(b);
-	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, 1);
+	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, g);
 	chain_unlock(b);
+	global_close(g);
 	return w.n;
 }
 
@@ -149,10 +177,12 @@ static int view_snapshot(struct cmap *m, struct ctx_box *b, struct cmap **out)
 	struct collect c;
 	struct walk w = { collect_one, &c, 0, 0 };
 	c.n = 0;
+	int g = global_open();
 	chain_lock(b);
-	view_visit(m, b, &w, 1);
+	view_visit(m, b, &w, g);
 	int r = cmap_build(c.v, c.n, out);  /* copies the strings while locked */
 	chain_unlock(b);
+	global_close(g);
 	return r;
 }
 
@@ -166,10 +196,12 @@ int ctx_snapshot_into(void *buf, size_t cap, struct cmap **out)
 		return -1;
 	}
 	c.n = 0;
+	int g = global_open();
 	chain_lock(b);
-	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, 1);
+	view_visit(ctx_cfg.mode == CTX_COPY ? ctx_self.map : NULL, b, &w, g);
 	int r = cmap_build_into(c.v, c.n, buf, cap, out);
 	chain_unlock(b);
+	global_close(g);
 	return r;
 }
 
@@ -215,26 +247,119 @@ int ctx_view(ctxshim_ctx_t *h, struct cmap **out)
 	return view_snapshot(NULL, (struct ctx_box *)h, out);
 }
 
+/* ---- the process-wide layer ------------------------------------------------
+ *
+ * Written by one thread at a time (global_lock), the control listener;
+ * read by any thread at any time, signal handlers included.  A replaced
+ * layer is retired with the epoch that follows its replacement, and freed
+ * once every read still open began in that epoch or later (such a read
+ * loaded ctx_global after the replacement, so it holds a newer layer):
+ * epoch-based reclamation.  A reader publishes its open count and epoch in
+ * its own TLS with plain stores (ctx_global_enter); the reclaimer first
+ * makes every thread of the process pass a full memory barrier
+ * (membarrier(2), private expedited) so that those stores are visible, then
+ * reads them through the control registry (ctx_global_scan).  Threads the
+ * registry does not know count their open reads in one shared counter;
+ * while any is open nothing is freed.  Without membarrier (an old kernel, a
+ * seccomp filter) nothing is freed either.  The retired layers' size is
+ * capped (GRAVE_MAX): a replacement beyond it waits for readers a little,
+ * then is refused (EBUSY). */
+
+_Atomic uint64_t ctx_global_epoch = 2;
+atomic_uint ctx_global_strays;
+uint64_t (*ctx_global_scan)(void);
+
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Replaced layers stay allocated (see core.h) and listed, so that leak
- * checkers see them as reachable. */
+/* Replaced layers not yet freed (listed, so leak checkers see them as
+ * reachable). */
 struct retired {
 	struct cmap *m;
+	uint64_t epoch;      /* reads that began at this epoch or later are not in it */
+	size_t bytes;
 	struct retired *next;
 };
 static struct retired *graveyard;
+static size_t grave_bytes;
+#define GRAVE_MAX (1u << 20)
+
+static size_t layer_bytes(const struct cmap *m)
+{
+	return sizeof *m + m->n * sizeof m->e[0] + (m->mask + 1) + m->bytes + 2 * m->n;
+}
 
 static void global_replace(struct cmap *nm)
 {
 	struct cmap *old = global_map();
 	struct retired *r = old ? malloc(sizeof *r) : NULL;
+	uint64_t e = atomic_load_explicit(&ctx_global_epoch, memory_order_relaxed);
+	/* Odd while it changes (log.h's prefix cache reads it as a version). */
+	atomic_store_explicit(&ctx_global_epoch, e + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&ctx_global, nm, memory_order_release);
+	atomic_store_explicit(&ctx_global_epoch, e + 2, memory_order_release);
 	if (r) {
 		r->m = old;
+		r->epoch = e + 2;
+		r->bytes = layer_bytes(old);
 		r->next = graveyard;
 		graveyard = r;
+		grave_bytes += r->bytes;
 	}
+	/* else out of memory: the old layer is never freed */
+}
+
+/* Every running thread of the process has executed a full memory barrier
+ * by the time this returns 0. */
+static int barrier_all(void)
+{
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return 0;
+	/* Registered once per process (a forked child or an exec'd image
+	 * starts unregistered). */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return 0;
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0 ? 0 : -1;
+}
+
+/* Free the retired layers no open read can hold (global_lock held). */
+static void reclaim(void)
+{
+	if (!graveyard || !ctx_global_scan || barrier_all() < 0)
+		return;
+	uint64_t safe = atomic_load_explicit(&ctx_global_strays, memory_order_acquire) ?
+				0 : ctx_global_scan();
+	for (struct retired **p = &graveyard, *r; (r = *p);) {
+		if (r->epoch > safe) {
+			p = &r->next;
+			continue;
+		}
+		*p = r->next;
+		grave_bytes -= r->bytes;
+		cmap_unref(r->m);
+		free(r);
+	}
+}
+
+/* Before a replacement: room in the graveyard, or EBUSY.  A thread that
+ * was descheduled in the middle of a read holds back every layer replaced
+ * since: waited for a little (up to ~2 s, 1 ms at a time; the caller is the
+ * control listener, and readers never take global_lock). */
+static int grave_room(void)
+{
+	struct timespec ms = { 0, 1000000 };
+	for (int i = 0; grave_bytes > GRAVE_MAX; i++) {
+		reclaim();
+		if (grave_bytes <= GRAVE_MAX)
+			break;
+		if (i == 2000) {
+			errno = EBUSY;
+			return -1;
+		}
+		nanosleep(&ms, NULL);
+	}
+	return 0;
 }
 
 int ctx_global_set(const char *key, size_t klen, const char *val, size_t vlen)
@@ -247,9 +372,13 @@ int ctx_global_set(const char *key, size_t klen, const char *val, size_t vlen)
 	}
 	ctx_self.in_core++;
 	pthread_mutex_lock(&global_lock);
-	int r = cmap_with(global_map(), key, klen, val, vlen, 0, &nm);
+	int r = grave_room();
 	if (r == 0)
+		r = cmap_with(global_map(), key, klen, val, vlen, 0, &nm);
+	if (r == 0) {
 		global_replace(nm);
+		reclaim();
+	}
 	pthread_mutex_unlock(&global_lock);
 	ctx_self.in_core--;
 	return r;
@@ -265,14 +394,39 @@ int ctx_global_unset(const char *key, size_t klen)
 	ctx_self.in_core++;
 	pthread_mutex_lock(&global_lock);
 	struct cmap *old = global_map();
-	int r = cmap_without(old, key, klen, &nm);
-	if (r == 0 && nm != old)
+	int r = grave_room();
+	if (r == 0)
+		r = cmap_without(old, key, klen, &nm);
+	if (r == 0 && nm != old) {
 		global_replace(nm);
-	else if (r == 0)
+		reclaim();
+	} else if (r == 0) {
 		cmap_unref(nm);
+	}
 	pthread_mutex_unlock(&global_lock);
 	ctx_self.in_core--;
 	return r;
+}
+
+void ctx_global_reader(int reg)
+{
+	if (ctx_self.greg == reg)
+		return;
+	unsigned open = atomic_load_explicit(&ctx_self.gnest, memory_order_relaxed);
+	if (reg) {
+		/* Reads open as a stray: seen as begun at the oldest epoch,
+		 * counted twice for a moment rather than not at all. */
+		atomic_store_explicit(&ctx_self.gepoch, 0, memory_order_release);
+		ctx_self.greg = 1;
+		atomic_signal_fence(memory_order_seq_cst);
+		if (open)
+			atomic_fetch_sub_explicit(&ctx_global_strays, open, memory_order_release);
+	} else {
+		if (open)
+			atomic_fetch_add_explicit(&ctx_global_strays, open, memory_order_seq_cst);
+		atomic_signal_fence(memory_order_seq_cst);
+		ctx_self.greg = 0;
+	}
 }
 
 struct bag_pass {
@@ -330,4 +484,9 @@ ssize_t ctx_baggage(char *buf, size_t cap)
 void ctx_view_fork_child(void)
 {
 	pthread_mutex_init(&global_lock, NULL);   /* another thread may have held it */
+	/* Only this thread's open reads exist here. */
+	atomic_store_explicit(&ctx_global_strays,
+			      ctx_self.greg ? 0 : atomic_load_explicit(&ctx_self.gnest,
+									memory_order_relaxed),
+			      memory_order_relaxed);
 }

@@ -116,8 +116,8 @@ static void answer_info(struct jbuf *b)
 /* {"ok":true,"pid":N,"global":{...}} with the layer as it is now. */
 static void answer_global(struct jbuf *b)
 {
-	/* Layers are immutable and never freed (core.h): no reference needed. */
-	const struct cmap *g = atomic_load_explicit(&ctx_global, memory_order_acquire);
+	/* Kept from being freed while it is written out (core.h). */
+	const struct cmap *g = ctx_global_enter();
 	jb_lit(b, "{\"ok\":true");
 	jb_key(b, "pid");
 	jb_int(b, getpid());
@@ -129,6 +129,7 @@ static void answer_global(struct jbuf *b)
 		jb_raw(b, ":", 1);
 		jb_str(b, g->e[i].val, g->e[i].vlen);
 	}
+	ctx_global_leave();
 	jb_lit(b, "}}\n");
 }
 
@@ -158,7 +159,9 @@ static void answer_set(struct jbuf *b, const struct ctl_req *r)
 	}
 	char why[160];
 	snprintf(why, sizeof why, "%d of %d set; then: %s", s.done, r->count,
-		 s.err == ENOSPC ? "the process-wide layer is full (64 entries)" : strerror(s.err));
+		 s.err == ENOSPC ? "the process-wide layer is full (64 entries)" :
+		 s.err == EBUSY ? "replaced layers are still being read; try again later" :
+				  strerror(s.err));
 	jb_lit(b, "{\"ok\":false");
 	jb_key(b, "error");
 	jb_cstr(b, why);
@@ -171,7 +174,8 @@ static void answer_unset(struct jbuf *b, const struct ctl_req *r)
 	size_t wl;
 	while (ctlreq_word(&p, &w, &wl)) {
 		if (ctx_global_unset(w, wl) < 0) {
-			ctl_answer_error(b, "out of memory");
+			ctl_answer_error(b, errno == EBUSY ? "replaced layers are still being read; "
+							     "try again later" : "out of memory");
 			return;
 		}
 	}

@@ -3,10 +3,12 @@
  * made and removed.
  *
  * The directory is private to the effective user: CTXSHIM_CONTROL_DIR if
- * set, else $XDG_RUNTIME_DIR/ctxshim, else /tmp/ctxshim-<euid>.  It is made
- * with mode 0700 and used only if it is a real directory (not a symlink),
- * owned by the effective uid, with no access for group or others: /tmp is
- * shared, and someone else could have made the name first.
+ * set, else the first usable of $XDG_RUNTIME_DIR/ctxshim,
+ * /run/user/<euid>/ctxshim, /tmp/ctxshim-<euid> and a fallback next to it
+ * (choose_dir).  It is made with mode 0700 and used only if it is a real
+ * directory (not a symlink), owned by the effective uid, with no access for
+ * group or others: /tmp is shared, and someone else could have made the
+ * name first.
  *
  * The socket is named <pid>.sock.  It is bound under a temporary name,
  * chmod'ed to 0600 and set listening before rename() puts it in place, so a
@@ -68,7 +70,71 @@ void ctl_ep_settings(void)
 	}
 }
 
-/* The directory for this process's socket into OUT. */
+/* PARENT/ctxshim into OUT, made if missing, when PARENT is a directory of
+ * ours closed to others (one nobody else can have made for us). */
+static int under_private(const char *parent, char *out, size_t cap)
+{
+	return dir_ok(parent) && (size_t)snprintf(out, cap, "%s/ctxshim", parent) < cap &&
+	       dir_make(out) == 0 ? 0 : -1;
+}
+
+/* NAME is 6 letters or digits (what mkdtemp makes, what ctxctl looks for). */
+static int six_alnum(const char *name)
+{
+	int n = 0;
+	for (; *name; name++, n++)
+		if (!((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') ||
+		      (*name >= '0' && *name <= '9')))
+			return 0;
+	return n == 6;
+}
+
+/* /tmp/ctxshim-<euid> belongs to someone else (anyone may make a name in
+ * /tmp first): the fallback is /tmp/ctxshim-<euid>.XXXXXX, a name nobody can
+ * guess.  An existing one of ours is used (the first in name order, which
+ * ctxctl tries in the same order); else one is made, and only the process
+ * that makes it warns, so a uid is warned once and not by every process.
+ * The choice is kept: a forked child or a new endpoint goes to the same. */
+static char fallback[64];
+
+static int tmp_fallback(char *out, size_t cap, const char *taken)
+{
+	char prefix[32], best[64] = "";
+	if (fallback[0] && dir_ok(fallback))
+		return snprintf(out, cap, "%s", fallback) < (int)cap ? 0 : -1;
+	size_t pl = (size_t)snprintf(prefix, sizeof prefix, "ctxshim-%u.", (unsigned)geteuid());
+	DIR *d = opendir("/tmp");
+	struct dirent *e;
+	int seen = 0;
+	while (d && (e = readdir(d)) && seen++ < 100000) {
+		char path[sizeof best];
+		if (strncmp(e->d_name, prefix, pl) || !six_alnum(e->d_name + pl) ||
+		    (best[0] && strcmp(e->d_name, best + 5) >= 0) ||
+		    snprintf(path, sizeof path, "/tmp/%s", e->d_name) >= (int)sizeof path)
+			continue;
+		if (dir_ok(path))
+			strcpy(best, path);
+	}
+	if (d)
+		closedir(d);
+	if (!best[0]) {
+		memcpy(best, "/tmp/", 5);
+		memcpy(best + 5, prefix, pl);
+		memcpy(best + 5 + pl, "XXXXXX", 7);
+		if (!mkdtemp(best) || !dir_ok(best))
+			return -1;
+		ctx_warn("CTXSHIM_CONTROL: %s is not a private directory of uid %u (someone "
+			 "else made it?); endpoints of this uid go to %s", taken,
+			 (unsigned)geteuid(), best);
+	}
+	strcpy(fallback, best);
+	return snprintf(out, cap, "%s", best) < (int)cap ? 0 : -1;
+}
+
+/* The directory for this process's socket into OUT: CTXSHIM_CONTROL_DIR,
+ * else the first that works of $XDG_RUNTIME_DIR/ctxshim and
+ * /run/user/<euid>/ctxshim (each only under a parent that is ours with mode
+ * 0700), /tmp/ctxshim-<euid>, its fallback.  ctxctl looks in the same order. */
 static int choose_dir(char *out, size_t cap, const char **why)
 {
 	if (dir_set) {
@@ -82,14 +148,19 @@ static int choose_dir(char *out, size_t cap, const char **why)
 		}
 		return 0;
 	}
-	struct stat st;
-	if (xdg_set && lstat(xdg_env, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    st.st_uid == geteuid() && (size_t)snprintf(out, cap, "%s/ctxshim", xdg_env) < cap &&
-	    dir_make(out) == 0)
+	char run[32];
+	snprintf(run, sizeof run, "/run/user/%u", (unsigned)geteuid());
+	if ((xdg_set && under_private(xdg_env, out, cap) == 0) ||
+	    under_private(run, out, cap) == 0)
 		return 0;
 	snprintf(out, cap, "/tmp/ctxshim-%u", (unsigned)geteuid());
-	if (dir_make(out) < 0) {
-		*why = "/tmp/ctxshim-<uid> is not a directory of ours with mode 0700";
+	if (dir_make(out) == 0)
+		return 0;
+	char taken[32];
+	snprintf(taken, sizeof taken, "/tmp/ctxshim-%u", (unsigned)geteuid());
+	if (tmp_fallback(out, cap, taken) < 0) {
+		*why = "neither /tmp/ctxshim-<uid> nor a fallback is a directory of ours "
+		       "with mode 0700";
 		return -1;
 	}
 	return 0;

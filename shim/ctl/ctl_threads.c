@@ -187,6 +187,9 @@ static void rec_fill(struct ctl_thread *r)
 	r->start_ns = ctl_now_ns();
 	/* Published last: a reader that sees ctx sees the rest. */
 	atomic_store_explicit(&r->ctx, &ctx_self, memory_order_release);
+	/* Then its reads of the process-wide layer are counted where the
+	 * reclaimer looks (the record is already visible to it). */
+	ctx_global_reader(1);
 }
 
 void ctl_thread_begin(struct ctl_thread *r)
@@ -197,15 +200,33 @@ void ctl_thread_begin(struct ctl_thread *r)
 void ctl_thread_end(void *rec)
 {
 	struct ctl_thread *r = rec;
+	ctx_global_reader(0);     /* before the record goes: no read unseen */
 	pthread_mutex_lock(&reg_lock);
 	rec_put_locked(r);
 	pthread_mutex_unlock(&reg_lock);
 	my_rec = NULL;
 }
 
+/* ctx_global_scan (core.h): the oldest epoch an open read of the
+ * process-wide layer began in, over every registered thread.  Under the
+ * registry lock, so each thread's TLS is alive while it is read. */
+static uint64_t oldest_reader(void)
+{
+	uint64_t oldest = UINT64_MAX, e;
+	pthread_mutex_lock(&reg_lock);
+	for (struct ctl_thread *r = reg_head.next; r != &reg_head; r = r->next) {
+		struct ctx_thread *t = atomic_load_explicit(&r->ctx, memory_order_acquire);
+		if (t && ctx_global_reading(t, &e) && e < oldest)
+			oldest = e;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return oldest;
+}
+
 void ctl_threads_init(void)
 {
 	clockid_t cid;
+	ctx_global_scan = oldest_reader;
 	tid_by_clock = pthread_getcpuclockid(pthread_self(), &cid) == 0 &&
 		       (pid_t)~((int)cid >> 3) == (pid_t)syscall(SYS_gettid);
 	/* The main thread stays registered for the life of the process: its

@@ -156,11 +156,19 @@ static inline int log_has_context(void)
 	return log_has_context_boxed();
 }
 
-/* The process-wide layer under every thread's context (core.h); its maps
- * are never freed, so a pointer to one stays valid and names it exactly. */
-static inline const struct cmap *log_global(void)
+/* The process-wide layer under every thread's context (core.h) into *G, and
+ * its version: the epoch it was installed at, or 0 when a replacement was
+ * under way (then G names no version).  Layers are freed once replaced and
+ * unread, so an address may come back for another layer: the prefix cache
+ * compares versions, never addresses.  *G may only be dereferenced inside
+ * ctx_global_enter/leave. */
+static inline uint64_t log_global(const struct cmap **g)
 {
-	return atomic_load_explicit(&ctx_global, memory_order_acquire);
+	uint64_t v = atomic_load_explicit(&ctx_global_epoch, memory_order_acquire);
+	*g = atomic_load_explicit(&ctx_global, memory_order_acquire);
+	/* the acquire load above keeps this one after it */
+	return v == atomic_load_explicit(&ctx_global_epoch, memory_order_relaxed) && !(v & 1) ? v
+												 : 0;
 }
 
 /* ---- the decoration of one call ------------------------------------------ */
@@ -170,6 +178,8 @@ struct log_deco {
 	void *caller;           /* a return address in the code that logged */
 	int safe;               /* not possibly in a signal handler (stdio, syslog) */
 	int viewed;
+	int gsec;               /* copy mode: a read of the global layer is open */
+	uint64_t gver;          /* the version of f.base (log_global); 0 unknown */
 	struct cmap *owned;     /* share/chain modes: the snapshot to release */
 	/* share/chain modes: where the snapshot is built without allocating */
 	char snap[2048] __attribute__((aligned(16)));
@@ -199,7 +209,7 @@ size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap);
 struct log_pcache {
 	volatile int busy;
 	int valid, level;
-	const struct cmap *base;   /* the global layer it was rendered over */
+	uint64_t gver;             /* the global layer it was rendered over */
 	uint32_t n;
 	uint16_t keylen, prelen;
 	char key[LOG_PC_KEY];
@@ -220,11 +230,11 @@ static inline const char *log_pc_strings(const struct cmap *m, size_t *len)
 	return a;
 }
 
-static inline int log_pc_match(const struct cmap *m, const struct cmap *base, int level)
+static inline int log_pc_match(const struct cmap *m, uint64_t gver, int level)
 {
 	size_t len;
 	const char *s;
-	if (!log_pc.valid || log_pc.base != base || log_pc.level != level)
+	if (!log_pc.valid || !gver || log_pc.gver != gver || log_pc.level != level)
 		return 0;
 	if (!m)
 		return log_pc.n == 0;
@@ -242,13 +252,14 @@ static inline int log_pc_usable(void)
  * log_deco_prefix renders it and refills the cache. */
 static inline size_t log_cached_prefix(int level, char *out, size_t cap)
 {
-	const struct cmap *m = ctx_self.map, *g = log_global();
+	const struct cmap *m = ctx_self.map, *g;
+	uint64_t gver = log_global(&g);
 	size_t n = (size_t)-1;
 	if (ctx_cfg.mode != CTX_COPY || (!m && !g) || !log_pc_usable() || log_pc.busy)
 		return n;
 	log_pc.busy = 1;
 	atomic_signal_fence(memory_order_seq_cst);
-	if (log_pc_match(m, g, level) && log_pc.prelen <= cap) {
+	if (log_pc_match(m, gver, level) && log_pc.prelen <= cap) {
 		n = log_pc.prelen;
 		__builtin_memcpy(out, log_pc.pre, n);
 	}

@@ -191,11 +191,15 @@ void log_deco_begin(struct log_deco *d, int level, void *caller, int safe)
 	d->caller = caller;
 	d->safe = safe;
 	d->viewed = 0;
+	d->gsec = 0;
 	d->owned = NULL;
 }
 
 void log_deco_end(struct log_deco *d)
 {
+	if (d->gsec)
+		ctx_global_leave();
+	d->gsec = 0;
 	if (d->owned)
 		cmap_unref(d->owned);
 	d->owned = NULL;
@@ -210,15 +214,26 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 	memset(f, 0, sizeof *f);
 	if (ctx_cfg.mode == CTX_COPY) {
 		/* the thread's own map, over the process-wide layer: both
-		 * immutable, read in place */
+		 * immutable, read in place; the layer kept from being freed
+		 * until log_deco_end */
 		f->ctx = ctx_self.map;
-		f->base = log_global();
+		if (atomic_load_explicit(&ctx_global, memory_order_relaxed)) {
+			ctx_global_enter();
+			d->gsec = 1;
+		}
+		d->gver = log_global(&f->base);
+		if (f->base && !d->gsec) {
+			/* set just now: this line goes without it */
+			f->base = NULL;
+			d->gver = 0;
+		}
 	} else {
 		/* a snapshot, the process-wide layer included: on the stack,
 		 * since a write may come from a signal handler; malloc'ed only
 		 * for a large context, and only where that is safe */
 		struct cmap *m = NULL;
 		int saved = errno;
+		d->gver = 1;    /* the layer is in the snapshot, compared with it */
 		if (ctx_snapshot_into(d->snap, sizeof d->snap, &m) == 0)
 			f->ctx = m;
 		else if (errno == ENOSPC && d->safe && ctx_snapshot(&d->owned) == 0)
@@ -254,13 +269,13 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 __thread struct log_pcache log_pc CTX_TLS;
 #define pc log_pc
 
-static void pc_fill(const struct cmap *m, const struct cmap *base, int level,
+static void pc_fill(const struct cmap *m, uint64_t gver, int level,
 		    const char *pre, size_t len)
 {
 	size_t klen = 0;
 	const char *s = m ? log_pc_strings(m, &klen) : "";
 	pc.valid = 0;
-	if (!s || len > LOG_PC_PRE)
+	if (!s || len > LOG_PC_PRE || !gver)
 		return;
 	for (uint32_t i = 0; m && i < m->n; i++)
 		if (m->e[i].tomb)
@@ -270,7 +285,7 @@ static void pc_fill(const struct cmap *m, const struct cmap *base, int level,
 	pc.keylen = (uint16_t)klen;
 	pc.prelen = (uint16_t)len;
 	pc.n = m ? m->n : 0;
-	pc.base = base;
+	pc.gver = gver;
 	pc.level = level;
 	pc.valid = 1;
 }
@@ -285,12 +300,12 @@ size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap)
 	pc.busy = 1;
 	atomic_signal_fence(memory_order_seq_cst);
 	size_t n;
-	if (log_pc_match(f->ctx, f->base, d->level) && pc.prelen <= cap) {
+	if (log_pc_match(f->ctx, d->gver, d->level) && pc.prelen <= cap) {
 		n = pc.prelen;
 		memcpy(out, pc.pre, n);
 	} else {
 		n = lt_prefix(&log_cfg.tpl, log_cfg.style, f, out, cap);
-		pc_fill(f->ctx, f->base, d->level, out, n);
+		pc_fill(f->ctx, d->gver, d->level, out, n);
 	}
 	atomic_signal_fence(memory_order_seq_cst);
 	pc.busy = 0;
