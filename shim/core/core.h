@@ -13,6 +13,8 @@
 
 #define CTXSHIM_BUILDING 1
 #include "ctxshim.h"
+
+#include <errno.h>
 #include "map.h"
 
 #include <stdatomic.h>
@@ -59,6 +61,20 @@ int ctx_flag(const char *value);
 int ctx_parse_mode(const char *value);
 const char *ctx_find_self(void);
 const char *const *ctx_find_carry(void);
+
+/* Save errno on entry, restore it on every exit path we add work to: the one
+ * way every layer keeps the program's errno. */
+#define KEEP_ERRNO int saved_errno_ = errno
+#define RESTORE_ERRNO (errno = saved_errno_)
+
+/* Locks across fork() (fork.c): hold TABLE's locks across fork(), so the
+ * child never inherits one held by a thread that does not exist there; and
+ * a family's own locks: PREPARE takes them before fork (after the tables'),
+ * PARENT and CHILD let them go after.  CHILD runs before the tables are
+ * unlocked, so it may walk them.  Register once (at start-up or first use). */
+struct ptrtab;
+void ctx_fork_watch(struct ptrtab *table);
+void ctx_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 /* Per-thread hook state.  in_hook guards recursion: a hook that finds it set
  * calls the real function and nothing else. */

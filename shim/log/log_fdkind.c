@@ -105,7 +105,7 @@ int log_fd_decide(int fd)
 {
 	if ((unsigned)fd >= FDTAB_MAX)
 		return 0;
-	int saved = errno;
+	KEEP_ERRNO;
 	int log = is_log(fd);
 	/* Only an undecided fd changes: a close or dup2 meanwhile in another
 	 * thread has set what the fd is now. */
@@ -117,6 +117,6 @@ int log_fd_decide(int fd)
 							  memory_order_relaxed))
 			break;
 	}
-	errno = saved;
+	RESTORE_ERRNO;
 	return log;
 }

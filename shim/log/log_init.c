@@ -129,7 +129,7 @@ void log_tz_init(void);
 
 void log_init(void)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	memset(&log_cfg, 0, sizeof log_cfg);
 	parse_sinks(ctx_getenv("CTXSHIM_LOG"));
 	parse_style(ctx_getenv("CTXSHIM_LOG_STYLE"));
@@ -165,5 +165,5 @@ void log_init(void)
 	}
 	if (log_cfg.sinks & LOG_SINK_JOURNAL)
 		log_sink_journal.open();
-	errno = saved;
+	RESTORE_ERRNO;
 }

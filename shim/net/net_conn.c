@@ -106,7 +106,7 @@ void net_init(void)
 	fdtab_on_forget(FD_CONN, net_fd_closed);
 	if (net_cfg.conn || net_cfg.propagate) {
 		pthread_key_create(&net_key, thread_gone);
-		pthread_atfork(NULL, NULL, fork_child);
+		ctx_at_fork(NULL, NULL, fork_child);
 	}
 }
 
