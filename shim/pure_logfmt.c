@@ -226,6 +226,10 @@ size_t lf_escape_msg(int style, const char *str, size_t n, unsigned *pend, struc
 		lb_putc(b, (char)s[i++]);
 		(*pend)--;
 	}
+	/* Still owed at the end of this piece (it held only continuation
+	 * bytes, or nothing): the next piece goes on with the sequence. */
+	if (i == n)
+		return i;
 	*pend = 0;
 	while (i < n) {
 		/* plain ASCII runs go in one copy */

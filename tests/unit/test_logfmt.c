@@ -120,6 +120,21 @@ static void test_stream(void)
 			unit_failed++;
 		}
 	}
+	/* three pieces: a 3- or 4-byte sequence cut twice still comes out
+	 * whole (the middle piece holds only continuation bytes) */
+	for (size_t c1 = 0; c1 <= n; c1++) {
+		for (size_t c2 = c1; c2 <= n; c2++) {
+			pend = 0;
+			lb_init(&b, part, sizeof part);
+			CHECK(lf_escape_msg(LF_JSON, in, c1, &pend, &b) == c1);
+			CHECK(lf_escape_msg(LF_JSON, in + c1, c2 - c1, &pend, &b) == c2 - c1);
+			CHECK(lf_escape_msg(LF_JSON, in + c2, n - c2, &pend, &b) == n - c2);
+			if (b.len != wlen || memcmp(part, whole, wlen)) {
+				fprintf(stderr, "stream cut at %zu and %zu differs\n", c1, c2);
+				unit_failed++;
+			}
+		}
+	}
 	/* a small buffer takes whole units only, and the rest follows */
 	for (size_t cap = 1; cap < wlen; cap++) {
 		char small[256];
