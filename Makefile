@@ -2,6 +2,8 @@
 #
 #   make            build build/libctxshim.so and the ctxrun helper
 #   make check      install missing dependencies, build, run every test
+#   make fuzz       run every libFuzzer target 10 minutes (FUZZ_SECONDS)
+#   make asan       build/asan/libctxshim.so with ASan and UBSan
 #   make bench      print the performance ratios of every issue
 #   make demo       run the bundled example under ctxrun
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -86,6 +88,11 @@ $(B) $(B)/obj $(B)/tests $(B)/unit $(B)/bench:
 
 deps:
 	@scripts/deps
+
+# Every libFuzzer target for FUZZ_SECONDS (default 10 minutes) each;
+# `make check` runs each briefly.
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz-short
 
 # For scripts/fuzz-short: the pure sources a fuzz target links.
 print-pure:
