@@ -38,7 +38,7 @@ PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all lib progs check unit bats check-tsan bench demo install deps clean fuzz print-pure
+.PHONY: all lib progs check unit bats check-tsan bench demo install deps clean fuzz print-pure asan
 
 all: lib $(B)/ctxrun-helper
 
@@ -78,6 +78,23 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 $(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HEADERS) | $(B)/unit
 	$(CC) -O1 -g $(BASE) $(SAN) -Ishim $< $(PURE_SRCS) -o $@
 
+# The whole library under AddressSanitizer and UBSan (gcc, shared runtimes),
+# warning-free with -Werror like the real one; tests/net_asan.bats runs
+# nginx with it (libasan preloaded first).
+ASAN_B := $(B)/asan
+ASAN_OBJS := $(LIB_SRCS:shim/%.c=$(ASAN_B)/obj/%.o)
+asan: $(ASAN_B)/libctxshim.so
+
+$(ASAN_B)/obj/%.o: shim/%.c $(HEADERS) | $(ASAN_B)/obj
+	$(CC) -O1 -g $(LIBFLAGS) $(SAN) -c $< -o $@
+
+$(ASAN_B)/libctxshim.so: $(ASAN_OBJS) $(B)/ctxshim.map
+	$(CC) -shared -pthread $(SAN) -Wl,--version-script=$(B)/ctxshim.map \
+	  -Wl,-z,now -o $@ $(ASAN_OBJS) -ldl
+
+$(ASAN_B)/obj:
+	mkdir -p $@
+
 $(B)/bench/%: tests/bench/%.c include/ctxshim.h | $(B)/bench
 	$(CC) -O2 -g $(BASE) -Iinclude $< -o $@ $(call PROG_LIBS,$*)
 
@@ -101,7 +118,7 @@ print-pure:
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done
 
-bats: progs
+bats: progs asan
 	bats --print-output-on-failure tests/*.bats
 
 # The concurrency tests again, with the shim and programs under ThreadSanitizer.

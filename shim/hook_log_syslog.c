@@ -113,8 +113,11 @@ static void rfc5424(int pri, const char *msg, size_t mlen, struct log_deco *d)
 
 	pthread_mutex_lock(&sl_lock);
 	const char *id = sl_ident ? sl_ident : program_invocation_short_name;
-	size_t il = strnlen(id ? id : "", sizeof ident - 1);
-	memcpy(ident, id ? id : "", il);
+	/* no strnlen over a "" stand-in: gcc -O1 with ASan then warns that
+	 * the bound exceeds the literal's size (stringop-overread) */
+	size_t il = id ? strnlen(id, sizeof ident - 1) : 0;
+	if (il)
+		memcpy(ident, id, il);
 	ident[il] = '\0';
 	opt = sl_option;
 	if ((pri & LOG_FACMASK) == 0)
