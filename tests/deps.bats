@@ -139,3 +139,41 @@ args install -y -qq --no-install-recommends somepkg"
 	for p in $PIDS; do kill -0 "$p"; done
 	! grep -nE 'systemctl|pkill|killall' "$DEPS"
 }
+
+# Words in the tests and scripts that name a Debian program but are not run
+# as one there (English words, identifiers, strings); everything else they
+# name must be in deps' list or in Debian's essential set.
+NOT_RUN="GET HEAD ab as dh file init m4 opt pc route size ss top uptime view w
+watch write apt-get policy-rc.d systemctl pkill killall"
+
+# The Debian package that holds /usr/bin/W (or sbin, or an alternative).
+owner() {
+	local p f
+	for p in /usr/bin/$1 /usr/sbin/$1 /bin/$1 /sbin/$1; do
+		[ -f "$p" ] && [ -x "$p" ] || continue
+		for f in "$p" "${p#/usr}" "$(readlink -f "$p")" "/usr$(readlink -f "$p")"; do
+			dpkg -S "$f" 2>/dev/null | grep -v '^diversion' | sed -n '1s/: .*//p' | grep . &&
+				return 0
+		done
+		echo "?"
+		return 0
+	done
+	return 1
+}
+
+@test "every program the tests and scripts name is in deps' list or Debian's essential set" {
+	tools=$(sed -n '/^TOOLS="/,/^"/p' "$DEPS" | awk 'NF == 2 { print $1 }')
+	bad=
+	# scripts/deps itself names packages, not commands
+	for w in $(cd "$ROOT" && grep -hv '^\s*#' tests/*.bats tests/*.bash tests/*.py \
+			$(ls scripts/* scripts/bench.d/* | grep -vx scripts/deps) 2>/dev/null |
+			tr -c 'A-Za-z0-9_.+-' '\n' | sort -u); do
+		case $(type -t -- "$w") in builtin | keyword) continue ;; esac
+		pkg=$(owner "$w") || continue
+		grep -qxF -- "$w" <<<"$tools" && continue
+		[[ " $(echo $NOT_RUN) " == *" $w "* ]] && continue
+		[ "$pkg" != "?" ] && [ "$(dpkg-query -W -f='${Essential}' "${pkg%%,*}")" = yes ] && continue
+		bad="$bad $w($pkg)"
+	done
+	[ -z "$bad" ] || fail "not in scripts/deps TOOLS (command package) nor essential:$bad"
+}
