@@ -40,7 +40,7 @@ pathdir() {
 	run env PATH="$(pathdir jq)" "$DEPS" --check
 	assert_failure
 	assert_line "deps: command 'jq' not found on PATH (Debian package jq)"
-	assert_line "deps: install: apt-get install --no-install-recommends jq "
+	assert_line "deps: install: apt-get install --no-install-recommends jq"
 }
 
 @test "deps --check names every missing command once and each package once" {
@@ -49,7 +49,7 @@ pathdir() {
 	assert_line "deps: command 'nginx' not found on PATH (Debian package nginx-light)"
 	assert_line "deps: command 'socat' not found on PATH (Debian package socat)"
 	assert_line "deps: command 'nm' not found on PATH (Debian package binutils)"
-	assert_line "deps: install: apt-get install --no-install-recommends binutils nginx-light socat "
+	assert_line "deps: install: apt-get install --no-install-recommends binutils nginx-light socat"
 }
 
 @test "deps without arguments runs the same check after the packages (make check fails early)" {
