@@ -82,14 +82,15 @@ $(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HEADERS) | $(B)/unit
 # warning-free with -Werror like the real one; tests/net_asan.bats runs
 # nginx with it (libasan preloaded first).
 ASAN_B := $(B)/asan
+ASAN_CC ?= gcc
 ASAN_OBJS := $(LIB_SRCS:shim/%.c=$(ASAN_B)/obj/%.o)
 asan: $(ASAN_B)/libctxshim.so
 
 $(ASAN_B)/obj/%.o: shim/%.c $(HEADERS) | $(ASAN_B)/obj
-	$(CC) -O1 -g $(LIBFLAGS) $(SAN) -c $< -o $@
+	$(ASAN_CC) -O1 -g $(LIBFLAGS) $(SAN) -c $< -o $@
 
 $(ASAN_B)/libctxshim.so: $(ASAN_OBJS) $(B)/ctxshim.map
-	$(CC) -shared -pthread $(SAN) -Wl,--version-script=$(B)/ctxshim.map \
+	$(ASAN_CC) -shared -pthread $(SAN) -Wl,--version-script=$(B)/ctxshim.map \
 	  -Wl,-z,now -o $@ $(ASAN_OBJS) -ldl
 
 $(ASAN_B)/obj:
