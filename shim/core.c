@@ -26,7 +26,10 @@ static pthread_key_t exit_key;
 
 int ctx_observed;
 
-/* Around every change of the calling thread's map or box pointer. */
+/* Around every change of the calling thread's map or box pointer.  The
+ * functions that change it also raise `changing` over their whole run
+ * (reading the old value included): a signal handler that interrupts them
+ * then leaves the thread's context alone (ctx_interrupted). */
 static inline int self_lock(void)
 {
 	int held = ctx_observed;   /* read once: the unlock must match */
@@ -40,6 +43,9 @@ static inline void self_unlock(int held)
 	if (unlikely(held))
 		peek_unlock(&ctx_self);
 }
+
+#define CHANGING_BEGIN (ctx_self.changing++)
+#define CHANGING_END (ctx_self.changing--)
 
 
 struct cmap ctx_empty_map = { .refs = 1u << 30, .n = 0 };
@@ -79,6 +85,8 @@ void box_unref(struct ctx_box *b)
 static void on_thread_exit(void *unused)
 {
 	(void)unused;
+	ctx_defer_flush();
+	CHANGING_BEGIN;
 	int held_ = self_lock();
 	struct cmap *m = ctx_self.map;
 	struct ctx_box *b = ctx_self.box;
@@ -86,6 +94,7 @@ static void on_thread_exit(void *unused)
 	ctx_self.box = NULL;
 	ctx_self.keyed = 0;
 	self_unlock(held_);
+	CHANGING_END;
 	cmap_unref(m);
 	box_unref(b);
 }
@@ -137,6 +146,7 @@ ctxshim_ctx_t *ctx_capture(void)
 /* What a thread holds when it runs under handle H. */
 static void install(ctxshim_ctx_t *h)
 {
+	CHANGING_BEGIN;
 	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		ctx_self.map = cmap_ref(as_map(h));
@@ -149,6 +159,7 @@ static void install(ctxshim_ctx_t *h)
 			ctx_self.box = parent;  /* out of memory: share rather than lose */
 	}
 	self_unlock(held_);
+	CHANGING_END;
 	if (ctx_self.map || ctx_self.box)
 		arm_exit();
 }
@@ -162,6 +173,7 @@ void ctx_adopt(ctxshim_ctx_t *h)
 ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h)
 {
 	ctxshim_ctx_t *token;
+	CHANGING_BEGIN;
 	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		token = (ctxshim_ctx_t *)ctx_self.map;
@@ -172,11 +184,13 @@ ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h)
 	}
 	self_unlock(held_);
 	install(h);
+	CHANGING_END;
 	return token;
 }
 
 void ctx_detach(ctxshim_ctx_t *token)
 {
+	CHANGING_BEGIN;
 	struct cmap *cur_map = ctx_self.map;
 	struct ctx_box *cur_box = ctx_self.box;
 	int held_ = self_lock();
@@ -185,6 +199,7 @@ void ctx_detach(ctxshim_ctx_t *token)
 	else
 		ctx_self.box = (struct ctx_box *)token;
 	self_unlock(held_);
+	CHANGING_END;
 	cmap_unref(cur_map);
 	box_unref(cur_box);
 	if (token)
@@ -193,6 +208,7 @@ void ctx_detach(ctxshim_ctx_t *token)
 
 void ctx_switch(ctxshim_ctx_t *h)
 {
+	CHANGING_BEGIN;
 	struct cmap *old_map = ctx_self.map;
 	struct ctx_box *old_box = ctx_self.box;
 	int held_ = self_lock();
@@ -201,10 +217,113 @@ void ctx_switch(ctxshim_ctx_t *h)
 	else
 		ctx_self.box = box_ref((struct ctx_box *)h);
 	self_unlock(held_);
+	CHANGING_END;
 	if (ctx_self.map || ctx_self.box)
 		arm_exit();
 	cmap_unref(old_map);
 	box_unref(old_box);
+}
+
+/* ---- deferred releases -------------------------------------------------
+ * A read or write hook may run in a signal handler that interrupted
+ * malloc, free or the core itself: what it lets go of waits here, on the
+ * thread's own list (no allocation: a fixed array), until the thread is
+ * somewhere it frees anyway.  Pushes reserve their slot with one atomic
+ * increment first, so a handler interrupting a push uses the next slot. */
+
+/* Drop one reference unless it is the last: 1 when dropped. */
+static int drop_unless_last(atomic_uint *refs)
+{
+	unsigned r = atomic_load_explicit(refs, memory_order_relaxed);
+	while (r > 1)
+		if (atomic_compare_exchange_weak_explicit(refs, &r, r - 1, memory_order_acq_rel,
+							  memory_order_relaxed))
+			return 1;
+	return 0;
+}
+
+static int defer_push(uintptr_t v)
+{
+	unsigned n = atomic_fetch_add_explicit(&ctx_self.ndefer, 1, memory_order_relaxed);
+	if (n >= CTX_DEFER_MAX) {
+		atomic_fetch_sub_explicit(&ctx_self.ndefer, 1, memory_order_relaxed);
+		return -1;
+	}
+	ctx_self.defer[n] = v;
+	arm_exit();     /* a thread that ends frees its list (key set once: no allocation) */
+	return 0;
+}
+
+int ctx_release_later(ctxshim_ctx_t *h)
+{
+	atomic_uint *refs;
+	if (ctx_cfg.mode == CTX_COPY) {
+		struct cmap *m = as_map(h);
+		if (!m)
+			return 0;
+		refs = &m->refs;
+	} else {
+		if (!h)
+			return 0;
+		refs = &((struct ctx_box *)h)->refs;
+	}
+	if (drop_unless_last(refs))
+		return 0;
+	return defer_push((uintptr_t)h);
+}
+
+int ctx_free_later(void *p)
+{
+	return p ? defer_push((uintptr_t)p | 1) : 0;
+}
+
+void ctx_defer_flush(void)
+{
+	for (;;) {
+		unsigned n = atomic_load_explicit(&ctx_self.ndefer, memory_order_relaxed);
+		if (!n)
+			return;
+		uintptr_t v = ctx_self.defer[n - 1];
+		/* Fails only if a handler pushed meanwhile: then take its entry first. */
+		if (!atomic_compare_exchange_strong_explicit(&ctx_self.ndefer, &n, n - 1,
+							     memory_order_relaxed, memory_order_relaxed))
+			continue;
+		if (v & 1)
+			free((void *)(v & ~(uintptr_t)1));
+		else
+			ctx_release((ctxshim_ctx_t *)v);
+	}
+}
+
+ctxshim_ctx_t *ctx_capture_held(void)
+{
+	if (ctx_cfg.mode == CTX_COPY)
+		return ctx_capture();
+	return (ctxshim_ctx_t *)box_ref(ctx_self.box);
+}
+
+int ctx_switch_later(ctxshim_ctx_t *h)
+{
+	if (ctx_interrupted() || ctx_defer_room() == 0)
+		return -1;
+	CHANGING_BEGIN;
+	ctxshim_ctx_t *old;
+	int held_ = self_lock();
+	if (ctx_cfg.mode == CTX_COPY) {
+		old = (ctxshim_ctx_t *)ctx_self.map;
+		ctx_self.map = cmap_ref(as_map(h));
+	} else {
+		old = (ctxshim_ctx_t *)ctx_self.box;
+		ctx_self.box = box_ref((struct ctx_box *)h);
+	}
+	self_unlock(held_);
+	CHANGING_END;
+	if (ctx_self.map || ctx_self.box)
+		arm_exit();
+	/* The room was there; a handler that filled it since leaves no choice. */
+	if (ctx_release_later(old) < 0)
+		ctx_release(old);
+	return 0;
 }
 
 static int ent_cmp(const struct cmap_entry *a, const struct cmap_entry *b)
@@ -335,7 +454,7 @@ static int apply(struct cmap *cur, enum op op, const char *key, size_t klen,
 	return 0;
 }
 
-static int write_op(enum op op, const char *key, size_t klen, const char *val, size_t vlen)
+static int write_op_in(enum op op, const char *key, size_t klen, const char *val, size_t vlen)
 {
 	struct cmap *old, *nm;
 	if (ctx_cfg.mode == CTX_COPY) {
@@ -382,6 +501,16 @@ static int write_op(enum op op, const char *key, size_t klen, const char *val, s
 	box_unlock(b);
 	if (r == 0)
 		cmap_unref(old);
+	return r;
+}
+
+static int write_op(enum op op, const char *key, size_t klen, const char *val, size_t vlen)
+{
+	/* The program's own write allocates anyway: a safe point. */
+	ctx_defer_drain();
+	CHANGING_BEGIN;
+	int r = write_op_in(op, key, klen, val, vlen);
+	CHANGING_END;
 	return r;
 }
 

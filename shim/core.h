@@ -17,6 +17,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CTX_EXPORT __attribute__((visibility("default")))
@@ -48,13 +49,20 @@ void ctx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Per-thread hook state.  in_hook guards recursion: a hook that finds it set
  * calls the real function and nothing else. */
+#define CTX_DEFER_MAX 64
 struct ctx_thread {
 	struct cmap *map;       /* copy mode: the current context (NULL: empty) */
 	struct ctx_box *box;    /* share/chain modes: the current box */
 	int in_hook;
 	int keyed;              /* the exit destructor is armed */
 	int in_core;            /* inside the core, perhaps holding a box lock */
+	int changing;           /* inside a change of map/box (any mode) */
 	atomic_flag peek;       /* held while map/box change, when observed */
+	/* References (and blocks) the thread let go of where it must not free:
+	 * dropped at its next safe point (ctx_defer_drain).  Bit 0 set: a raw
+	 * block for free(); else a handle of the process's mode. */
+	_Atomic unsigned ndefer;
+	uintptr_t defer[CTX_DEFER_MAX];
 };
 extern __thread struct ctx_thread ctx_self CTX_TLS;
 
@@ -79,6 +87,43 @@ ctxshim_ctx_t *ctx_ref(ctxshim_ctx_t *h);
 /* The visible entries of handle H (a connection's or a request's context),
  * global layer included, as a new reference (NULL when empty); -1 ENOMEM. */
 int ctx_view(ctxshim_ctx_t *h, struct cmap **out);
+
+/* 1 when the calling thread was interrupted (by a signal handler) inside a
+ * change of its own context: it must not be changed again now. */
+static inline int ctx_interrupted(void)
+{
+	return ctx_self.in_core | ctx_self.changing;
+}
+
+/* For paths a signal handler may reach (read/write on a connection): let go
+ * of H, or of the block P, without freeing anything now.  A reference that
+ * is not the last is dropped at once (an atomic decrement); a last one waits
+ * on the thread's deferred list for ctx_defer_drain.  Returns 0, or -1 when
+ * the list is full and nothing was done (the caller keeps H or P). */
+int ctx_release_later(ctxshim_ctx_t *h);
+int ctx_free_later(void *p);
+/* Room left on the deferred list. */
+static inline unsigned ctx_defer_room(void)
+{
+	return CTX_DEFER_MAX - atomic_load_explicit(&ctx_self.ndefer, memory_order_relaxed);
+}
+/* At a safe point (a path that allocates or frees anyway, never reached from
+ * a read or write): free what the thread deferred.  A load and a branch
+ * when there is nothing. */
+void ctx_defer_flush(void);
+static inline void ctx_defer_drain(void)
+{
+	if (unlikely(atomic_load_explicit(&ctx_self.ndefer, memory_order_relaxed)) &&
+	    !ctx_interrupted())
+		ctx_defer_flush();
+}
+/* What the thread holds now as a handle, making nothing (share/chain: NULL
+ * when it has no box yet); release with ctx_release(_later). */
+ctxshim_ctx_t *ctx_capture_held(void);
+/* ctx_switch for paths a signal handler may reach: the previous context is
+ * let go with ctx_release_later.  Returns -1 (and changes nothing) when the
+ * deferred list has no room or the thread is inside a context change. */
+int ctx_switch_later(ctxshim_ctx_t *h);
 
 /* Hooks start with this: 1 when the shim should act on this call. */
 static inline int ctx_should_act(void)

@@ -28,12 +28,13 @@ static struct net_req *req_new(struct net_conn *c)
 	return malloc(sizeof *r);
 }
 
+/* Reached from writes (a response ends): the free is deferred. */
 static void req_free(struct net_conn *c, struct net_req *r)
 {
-	if (c->spare)
-		free(r);
-	else
+	if (!c->spare)
 		c->spare = r;
+	else if (ctx_free_later(r) < 0)
+		free(r);     /* the thread's deferred list is full */
 }
 
 struct net_req *net_ring_at(struct net_conn *c, unsigned i)
@@ -51,7 +52,8 @@ void net_apply(struct net_conn *c, struct net_req *r)
 	r->applied = 1;
 	if (!r->ctx)
 		return;
-	ctx_release(c->ctx);
+	if (ctx_release_later(c->ctx) < 0)
+		ctx_release(c->ctx);     /* the thread's deferred list is full */
 	c->ctx = r->ctx;
 	r->ctx = NULL;
 	atomic_fetch_add(&c->ver, 1);
@@ -65,7 +67,8 @@ void net_ring_pop(struct net_conn *c)
 	struct net_req *r = h->ring[h->ring_head];
 	h->ring_head = (h->ring_head + 1) % h->ring_cap;
 	h->ring_len--;
-	ctx_release(r->ctx);
+	if (ctx_release_later(r->ctx) < 0)
+		ctx_release(r->ctx);     /* the thread's deferred list is full */
 	req_free(c, r);
 }
 
@@ -149,13 +152,26 @@ static void on_request(struct net_conn *c, const struct http_req_fields *f)
 		net_apply(c, r);
 }
 
-/* Bytes a thread read from an inbound connection. */
-static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
+/* With C locked: stop parsing for good, and drop the last request's
+ * entries so that they are not taken for the next one's. */
+static void rx_give_up(struct net_conn *c)
+{
+	if (ctx_release_later(c->ctx) < 0)
+		ctx_release(c->ctx);
+	c->ctx = NULL;
+	atomic_fetch_add(&c->ver, 1);
+	c->rx_pass = 1;
+}
+
+/* Bytes a thread read from an inbound connection; returns the number of
+ * request heads they completed. */
+static int rx_bytes(struct net_conn *c, const char *buf, size_t n)
 {
 	struct net_http *h = net_http_of(c);
+	int reqs = 0;
 	if (!h) {
 		c->rx_pass = 1;
-		return;
+		return 0;
 	}
 	size_t off = 0;
 	while (off < n) {
@@ -163,19 +179,17 @@ static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
 		off += http_rx_feed(&h->rx, buf + off, n - off, &ev);
 		if (ev == HTTP_REQ) {
 			on_request(c, &h->rx.f);
+			reqs++;
 		} else if (ev == HTTP_TOO_BIG) {
-			/* Give up on this request quietly; the previous request's
-			 * entries must not be taken for its. */
-			ctx_release(c->ctx);
-			c->ctx = NULL;
-			atomic_fetch_add(&c->ver, 1);
-			c->rx_pass = 1;
+			/* Give up on this request quietly. */
+			rx_give_up(c);
 			break;
 		} else if (ev == HTTP_PASS) {
 			c->rx_pass = 1;
 			break;
 		}
 	}
+	return reqs;
 }
 
 /* Bytes only looked at (MSG_PEEK) or not stored (MSG_TRUNC) are not the
@@ -196,17 +210,23 @@ static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_sr
 	if ((r <= 0 || !net_cfg.http || atomic_load_explicit(&c->rx_pass, memory_order_relaxed)) &&
 	    net_already_in(c))
 		return;
+	int reqs = 0;
 	ctx_self.in_hook++;
 	net_lock(c);
 	if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_IN) {
 		if (r > 0 && net_cfg.http && !c->rx_pass) {
 			if (flags & MSG_TRUNC)
 				c->rx_pass = 1;    /* bytes dropped unseen: the parser lost its place */
+			else if (ctx_interrupted())
+				/* A signal handler's read, while the thread was inside
+				 * the core (perhaps in malloc): a request cannot be
+				 * made now, so the stream cannot be followed further. */
+				rx_give_up(c);
 			else if (!(flags & NOT_CONSUMED)) {
 				size_t left = (size_t)r;
 				for (int i = 0; i < src.cnt && left && !c->rx_pass; i++) {
 					size_t k = src.iov[i].iov_len < left ? src.iov[i].iov_len : left;
-					rx_bytes(c, src.iov[i].iov_base, k);
+					reqs += rx_bytes(c, src.iov[i].iov_base, k);
 					left -= k;
 				}
 			}
@@ -215,6 +235,9 @@ static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_sr
 	}
 	net_unlock(c);
 	ctx_self.in_hook--;
+	/* A request head read allocated its context: freeing is no worse here. */
+	if (reqs)
+		ctx_defer_drain();
 }
 
 /* The slot to work on for a read, or NULL to pass straight through. */

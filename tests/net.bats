@@ -360,6 +360,28 @@ ask() {
 	done
 }
 
+@test "a signal handler writing to an accepted socket while the thread changes its context: no crash, no byte lost (copy, share, chain)" {
+	for m in copy share chain; do
+		for fam in CTXSHIM_CONN CTXSHIM_HTTP_ECHO; do
+			run env CTXSHIM_MODE=$m $fam=1 LD_PRELOAD="$SHIM" timeout 120 "$T/net_sigwrite" 200000
+			assert_success
+			read -r word ticks bytes <<<"$output"
+			[ "$word" = done ] && [ "$ticks" -gt 0 ] && [ "$ticks" -eq "$bytes" ]
+		done
+	done
+}
+
+@test "a signal handler's write to a watched socket neither allocates nor frees (allocation trap)" {
+	for m in copy share chain; do
+		for fam in CTXSHIM_CONN CTXSHIM_HTTP_ECHO; do
+			run env CTXSHIM_MODE=$m $fam=1 LD_PRELOAD="$T/libnomalloc.so $SHIM" \
+				timeout 120 "$T/net_sigwrite" 20000 trap
+			assert_success
+			assert_output --regexp '^done [1-9][0-9]* [0-9]+$'
+		done
+	done
+}
+
 @test "a response head sent with splice stops the following: a body that looks like a head is untouched" {
 	CTXSHIM_HTTP_ECHO=1 shim "$T/net_splice"
 }
