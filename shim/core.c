@@ -19,10 +19,29 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 __thread struct ctx_thread ctx_self CTX_TLS;
 
 static pthread_key_t exit_key;
+
+pid_t ctx_pid;
+
+int ctx_in_vfork_child(void)
+{
+	/* The raw call: glibc's getpid no longer caches, but another preload
+	 * might; only the kernel knows which process runs this. */
+	return ctx_pid && (pid_t)syscall(SYS_getpid) != ctx_pid;
+}
+
+/* Every fork that runs atfork handlers (fork, and daemon, system's
+ * fallbacks...); _Fork is hooked (hook_proc.c); vfork and posix_spawn run
+ * none, which is the point. */
+static void pid_fork_child(void)
+{
+	ctx_pid = (pid_t)syscall(SYS_getpid);
+}
 
 int ctx_observed;
 
@@ -109,6 +128,8 @@ static void arm_exit(void)
 void ctx_core_init(struct cmap *initial)
 {
 	pthread_key_create(&exit_key, on_thread_exit);
+	ctx_pid = (pid_t)syscall(SYS_getpid);
+	pthread_atfork(NULL, NULL, pid_fork_child);
 	if (ctx_cfg.mode == CTX_COPY) {
 		ctx_self.map = initial;
 	} else {

@@ -192,7 +192,11 @@ CTX_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	return net_recvmsg(fd, msg, flags);
 }
 
-/* ---- closing ---------------------------------------------------------- */
+/* ---- closing ----------------------------------------------------------
+ * In a vforked child (Python's subprocess, posix_spawn) the tables are the
+ * parent's: the child's close, dup2, dup3 and close_range change its own fd
+ * table only, so they must leave ours alone (and free nothing).  Telling
+ * costs a system call, paid only when there is something to forget. */
 
 /* Forget what we knew of FD (before the real close: see the top). */
 static void forget(int fd)
@@ -209,12 +213,13 @@ static void forget(int fd)
 
 void io_fd_forget(int fd)
 {
-	forget(fd);
+	if (unlikely(fdtab_get(fd)) && !ctx_in_vfork_child())
+		forget(fd);
 }
 
 CTX_EXPORT int close(int fd)
 {
-	if (unlikely(fdtab_get(fd))) {
+	if (unlikely(fdtab_get(fd)) && likely(!ctx_in_vfork_child())) {
 		KEEP_ERRNO;
 		forget(fd);
 		RESTORE_ERRNO;
@@ -235,7 +240,12 @@ static inline int dup_watched(int old, int new, unsigned *carry)
 	*carry = fdtab_get(old) & FD_LOG;
 	if (old == new)
 		return 0;
-	return fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new]);
+	if (!(fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new])))
+		return 0;
+	KEEP_ERRNO;
+	int child = ctx_in_vfork_child();
+	RESTORE_ERRNO;
+	return !child;
 }
 
 /* After a successful dup onto NEW.  NEW's old file is closed now; its number
@@ -275,16 +285,27 @@ CTX_EXPORT int dup3(int old, int new, int flags)
 
 CTX_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
-		KEEP_ERRNO;
-		for (unsigned fd = first; fd <= last && fd < FDTAB_MAX; fd++)
-			forget((int)fd);
+	if (flags & CLOSE_RANGE_CLOEXEC)
+		return REAL(close_range)(first, last, flags);
+	/* The first fd we know of, if any: nothing to do (and nothing to ask
+	 * the kernel) for a range of fds we never marked. */
+	unsigned fd = first;
+	while (fd <= last && fd < FDTAB_MAX && !fdtab_get((int)fd))
+		fd++;
+	if (fd > last || fd >= FDTAB_MAX)
+		return REAL(close_range)(first, last, flags);
+	KEEP_ERRNO;
+	if (ctx_in_vfork_child()) {
 		RESTORE_ERRNO;
+		return REAL(close_range)(first, last, flags);
 	}
+	for (; fd <= last && fd < FDTAB_MAX; fd++)
+		forget((int)fd);
+	RESTORE_ERRNO;
 	int r = REAL(close_range)(first, last, flags);
-	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
-		for (unsigned fd = first; fd <= last && fd < 3; fd++)
-			fdtab_unset((int)fd, 0xff);
+	if (r == 0) {
+		for (unsigned s = first; s <= last && s < 3; s++)
+			fdtab_unset((int)s, 0xff);
 	}
 	return r;
 }

@@ -14,6 +14,8 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -116,6 +118,19 @@ CTX_EXPORT pid_t fork(void)
 		cmap_unref(snap);
 	}
 	errno = err;
+	return pid;
+}
+
+/* glibc's fork without atfork handlers: the child is a process of its own
+ * all the same (its memory is a copy), so it must know its pid (core.h). */
+CTX_EXPORT pid_t _Fork(void)
+{
+	pid_t pid = REAL(_Fork)();
+	if (pid == 0) {
+		int err = errno;
+		ctx_pid = (pid_t)syscall(SYS_getpid);
+		errno = err;
+	}
 	return pid;
 }
 

@@ -382,6 +382,32 @@ ask() {
 	done
 }
 
+@test "a vforked child's close, dup2, dup3, close_range leave the parent's connection and log watched" {
+	# Fails before the fix: the child's hooks cleared the parent's records,
+	# so r2 got no id and the "after" line no decoration.
+	for m in vfork spawn; do
+		rm -f "$W/app.log"
+		run env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG="file:$W/*.log" LD_PRELOAD="$SHIM" \
+			timeout 30 "$T/net_vfork" "$W/app.log" $m
+		assert_success
+		assert_output "r1 echoed: yes
+r2 echoed: yes"
+		run cat "$W/app.log"
+		assert_line --index 0 --regexp '^\[request_id=r1 conn_id=[0-9a-f]{16} .*\] before$'
+		assert_line --index 1 --regexp '^\[request_id=r1 conn_id=[0-9a-f]{16} .*\] after$'
+	done
+}
+
+@test "a vforked child's fd hooks allocate and free nothing (allocation trap; copy, share, chain)" {
+	for mode in copy share chain; do
+		run env CTXSHIM_MODE=$mode CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG="file:$W/*.log" \
+			LD_PRELOAD="$T/libnomalloc.so $SHIM" timeout 30 "$T/net_vfork" "$W/app.log" vfork trap
+		assert_success
+		assert_output "r1 echoed: yes
+r2 echoed: yes"
+	done
+}
+
 @test "a response head sent with splice stops the following: a body that looks like a head is untouched" {
 	CTXSHIM_HTTP_ECHO=1 shim "$T/net_splice"
 }
