@@ -224,9 +224,10 @@ void net_fd_closed(int fd)
 /* ---- contexts ----------------------------------------------------------- */
 
 /* Reached from read and write hooks, so perhaps from a signal handler that
- * interrupted malloc or the core: it allocates and frees nothing (what it
- * lets go of is deferred), and leaves the thread's context alone when the
- * handler interrupted a change of it or the deferred list is full. */
+ * interrupted malloc or the core: it allocates nothing and frees nothing
+ * (what it lets go of is deferred; see ctx_defer_room below for the one
+ * exception), and leaves the thread's context alone when the handler
+ * interrupted a change of it. */
 void net_enter(struct net_conn *c)
 {
 	ctxshim_ctx_t *h = c->ctx ? c->ctx : c->base;
@@ -238,8 +239,17 @@ void net_enter(struct net_conn *c)
 		net_me.ver = atomic_load(&c->ver);
 		return;
 	}
-	if (ctx_interrupted() || ctx_defer_room() < 2)
+	if (ctx_interrupted())
 		return;
+	if (unlikely(ctx_defer_room() < 2)) {
+		/* 63 contexts let go of without a safe point in between (a
+		 * thread that only writes responses, never reading, accepting,
+		 * closing or setting): free them now rather than leave the
+		 * thread in a context that is no longer the connection's. */
+		ctx_defer_flush();
+		if (ctx_defer_room() < 2)
+			return;
+	}
 	if (!net_me.based || !ctx_is_current(net_me.cur)) {
 		/* Not (or no longer) in a connection's context: what the thread
 		 * has now is its own, the base for connections it accepts. */
