@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,21 +27,48 @@ __thread struct ctx_thread ctx_self CTX_TLS;
 
 static pthread_key_t exit_key;
 
-pid_t ctx_pid;
+/* The pid lives in a page of its own marked MADV_WIPEONFORK: a child with
+ * memory of its own (fork, _Fork, a raw clone without CLONE_VM) finds it
+ * zeroed and so knows it is not running in another process's memory, while
+ * a CLONE_VM child (vfork, posix_spawn) sees the parent's pid.  Without that
+ * page (madvise refused: Linux < 4.14), a plain variable set at start-up
+ * and in fork children (an atfork handler, the _Fork hook) does the same
+ * for every fork but a raw clone. */
+static pid_t pid_plain;
+static pid_t *pid_slot = &pid_plain;
+
+void ctx_pid_set(void)
+{
+	*pid_slot = (pid_t)syscall(SYS_getpid);
+}
 
 int ctx_in_vfork_child(void)
 {
-	/* The raw call: glibc's getpid no longer caches, but another preload
-	 * might; only the kernel knows which process runs this. */
-	return ctx_pid && (pid_t)syscall(SYS_getpid) != ctx_pid;
+	/* The raw call: only the kernel knows which process runs this. */
+	pid_t now = (pid_t)syscall(SYS_getpid);
+	pid_t mine = *pid_slot;
+	if (unlikely(mine == 0)) {
+		if (pid_slot == &pid_plain)
+			return 0;       /* before start-up */
+		*pid_slot = now;        /* a forked child's first look: its own page */
+		return 0;
+	}
+	return mine != now;
 }
 
-/* Every fork that runs atfork handlers (fork, and daemon, system's
- * fallbacks...); _Fork is hooked (hook_proc.c); vfork and posix_spawn run
- * none, which is the point. */
-static void pid_fork_child(void)
+static void pid_init(void)
 {
-	ctx_pid = (pid_t)syscall(SYS_getpid);
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED) {
+		if (madvise(p, 4096, MADV_WIPEONFORK) == 0)
+			pid_slot = p;
+		else
+			munmap(p, 4096);
+	}
+	ctx_pid_set();
+	/* Every fork that runs atfork handlers (fork, daemon...); _Fork is
+	 * hooked; vfork and posix_spawn run none, which is the point. */
+	pthread_atfork(NULL, NULL, ctx_pid_set);
 }
 
 int ctx_observed;
@@ -128,8 +156,7 @@ static void arm_exit(void)
 void ctx_core_init(struct cmap *initial)
 {
 	pthread_key_create(&exit_key, on_thread_exit);
-	ctx_pid = (pid_t)syscall(SYS_getpid);
-	pthread_atfork(NULL, NULL, pid_fork_child);
+	pid_init();
 	if (ctx_cfg.mode == CTX_COPY) {
 		ctx_self.map = initial;
 	} else {

@@ -125,15 +125,15 @@ ctxshim_ctx_t *ctx_capture_held(void);
  * deferred list has no room or the thread is inside a context change. */
 int ctx_switch_later(ctxshim_ctx_t *h);
 
-/* The pid of the process this memory belongs to: set at start-up and in
- * every forked child (an atfork handler, and the _Fork hook).  A child made
- * with vfork or posix_spawn (CLONE_VM) runs in its parent's memory until it
- * execs: whatever it changed there, the parent would find changed. */
-extern pid_t ctx_pid;
-/* 1 in such a child: it must change nothing of the shim's state and
- * allocate or free nothing.  Costs a getpid system call: only for calls that
- * would change the state (close or dup2 of an fd the shim has a record of). */
+/* A child made with vfork or posix_spawn (CLONE_VM) runs in its parent's
+ * memory until it execs: whatever it changed there, the parent would find
+ * changed.  ctx_in_vfork_child() is 1 in such a child: it must change
+ * nothing of the shim's state and allocate or free nothing.  Costs a getpid
+ * system call: only for calls that would change the state (close or dup2 of
+ * an fd the shim has a record of).  ctx_pid_set: in a forked child, this
+ * memory is now the calling process's own (core.c). */
 int ctx_in_vfork_child(void);
+void ctx_pid_set(void);
 
 /* Hooks start with this: 1 when the shim should act on this call. */
 static inline int ctx_should_act(void)

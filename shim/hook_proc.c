@@ -14,8 +14,6 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 extern char **environ;
 
@@ -128,7 +126,7 @@ CTX_EXPORT pid_t _Fork(void)
 	pid_t pid = REAL(_Fork)();
 	if (pid == 0) {
 		int err = errno;
-		ctx_pid = (pid_t)syscall(SYS_getpid);
+		ctx_pid_set();
 		errno = err;
 	}
 	return pid;

@@ -398,6 +398,17 @@ r2 echoed: yes"
 	done
 }
 
+@test "a child forked by a raw system call (no atfork handlers) still forgets the fds it closes" {
+	# It has memory of its own: it must not be taken for a vforked child,
+	# or a data file reopened on its log's fd number would be decorated.
+	run env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG="file:$W/*.log" LD_PRELOAD="$SHIM" \
+		timeout 30 "$T/net_vfork" "$W/app.log" rawfork
+	assert_success
+	assert_equal "$(cat "$W/app.log.data")" data
+	run cat "$W/app.log"
+	assert_line --index 1 --regexp '^\[request_id=r1 conn_id=[0-9a-f]{16} .*\] after$'
+}
+
 @test "a vforked child's fd hooks allocate and free nothing (allocation trap; copy, share, chain)" {
 	for mode in copy share chain; do
 		run env CTXSHIM_MODE=$mode CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG="file:$W/*.log" \

@@ -9,6 +9,10 @@
  *                     on the connection and the log, then execs /bin/true
  *           spawn     posix_spawn with file actions (addclose, adddup2,
  *                     addclosefrom_np)
+ *           rawfork   a fork by raw system call (no atfork handlers): the
+ *                     child has memory of its own, so closing the log fd
+ *                     there must forget it; the child reopens the number
+ *                     for LOGFILE.data, whose bytes must land as written
  *   trap: the vforked child arms libnomalloc's nomalloc_armed (found with
  *         dlsym) first: an allocation or free there exits 99.
  *
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +103,24 @@ static int run_spawn(int s, int logfd)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+static int run_rawfork(int logfd, const char *log)
+{
+	char data[4096];
+	snprintf(data, sizeof data, "%s.data", log);
+	pid_t pid = (pid_t)syscall(SYS_fork);
+	if (pid == 0) {
+		close(logfd);
+		int f = open(data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (f != logfd)
+			_exit(3);
+		_exit(write(f, "data\n", 5) == 5 ? 0 : 4);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -123,7 +146,9 @@ int main(int argc, char **argv)
 
 	int e1 = round_trip(cl, s, "r1");
 	dprintf(logfd, "before\n");
-	int st = !strcmp(argv[2], "spawn") ? run_spawn(s, logfd) : run_vfork(s, logfd, armed);
+	int st = !strcmp(argv[2], "spawn")     ? run_spawn(s, logfd)
+		 : !strcmp(argv[2], "rawfork") ? run_rawfork(logfd, argv[1])
+					       : run_vfork(s, logfd, armed);
 	if (st != 0) {
 		fprintf(stderr, "child: status %d\n", st);
 		return 1;
