@@ -105,7 +105,9 @@ int ctx_free_later(void *p);
 /* Room left on the deferred list. */
 static inline unsigned ctx_defer_room(void)
 {
-	return CTX_DEFER_MAX - atomic_load_explicit(&ctx_self.ndefer, memory_order_relaxed);
+	/* (a push that found the list full counts one over for a moment) */
+	unsigned n = atomic_load_explicit(&ctx_self.ndefer, memory_order_relaxed);
+	return n >= CTX_DEFER_MAX ? 0 : CTX_DEFER_MAX - n;
 }
 /* At a safe point (a path that allocates or frees anyway, never reached from
  * a read or write): free what the thread deferred.  A load and a branch

@@ -382,6 +382,22 @@ ask() {
 	done
 }
 
+@test "a worker thread that only writes responses: every log line carries its request's id; nothing leaks" {
+	# The worker never reads, accepts, closes or sets: what its writes let
+	# go of piles up on its deferred list until that is full.
+	for m in copy share chain; do
+		run --separate-stderr env CTXSHIM_MODE=$m CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG=stderr \
+			LD_PRELOAD="$SHIM" timeout 60 "$T/net_handoff" 300
+		assert_success
+		assert_output "ok 300"
+		[ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 300 ]
+		[ "$(printf '%s\n' "$stderr" | grep -vc 'request_id=id\([0-9]*\) .*served /\1$')" -eq 0 ]
+	done
+	run env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG=stderr LD_PRELOAD="$SHIM" valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite --error-exitcode=9 "$T/net_handoff" 150
+	assert_success
+}
+
 @test "a vforked child's close, dup2, dup3, close_range leave the parent's connection and log watched" {
 	# Fails before the fix: the child's hooks cleared the parent's records,
 	# so r2 got no id and the "after" line no decoration.
