@@ -5,8 +5,9 @@
  * do; the parent's connection and log must stay as they were.
  *
  *   net_vfork LOGFILE METHOD [trap]
- *   METHOD: vfork     vfork; the child calls close, dup2, dup3, close_range
- *                     on the connection and the log, then execs /bin/true
+ *   METHOD: vfork     vfork; the child calls close, dup2, dup3, open (of
+ *                     LOGFILE), closefrom, close_range on the connection
+ *                     and the log, then execs /bin/true
  *           spawn     posix_spawn with file actions (addclose, adddup2,
  *                     addclosefrom_np)
  *           rawfork   a fork by raw system call (no atfork handlers): the
@@ -59,7 +60,7 @@ static int round_trip(int cl, int s, const char *id)
 	return strstr(buf, want) != NULL;
 }
 
-static int run_vfork(int s, int logfd, volatile int *armed)
+static int run_vfork(int s, int logfd, const char *log, volatile int *armed)
 {
 	char *argv[] = { "/bin/true", NULL };
 	pid_t pid = vfork();
@@ -71,6 +72,8 @@ static int run_vfork(int s, int logfd, volatile int *armed)
 		dup2(nul, logfd);
 		dup3(nul, s, O_CLOEXEC);
 		dup2(nul, 2);
+		open(log, O_WRONLY | O_APPEND);   /* a log file's path */
+		closefrom(3);
 		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		close_range(3, ~0U, 0);
 		execve(argv[0], argv, environ);
@@ -148,7 +151,7 @@ int main(int argc, char **argv)
 	dprintf(logfd, "before\n");
 	int st = !strcmp(argv[2], "spawn")     ? run_spawn(s, logfd)
 		 : !strcmp(argv[2], "rawfork") ? run_rawfork(logfd, argv[1])
-					       : run_vfork(s, logfd, armed);
+					       : run_vfork(s, logfd, argv[1], armed);
 	if (st != 0) {
 		fprintf(stderr, "child: status %d\n", st);
 		return 1;
