@@ -5,12 +5,14 @@
  * changes).  A handler may interrupt the thread anywhere, inside malloc
  * included, so nothing the write reaches may allocate or free.
  *
- *   net_sigwrite ITERATIONS [trap]
+ *   net_sigwrite ITERATIONS [trap] [read]
  *
  * With "trap", the handler arms libnomalloc's nomalloc_armed (found with
  * dlsym; absent, nothing is armed) around its write: an allocation or a
  * free there exits 99.  Prints "done N BYTES" with the number of handler
- * writes and the bytes the client side received (they must match).
+ * writes and the bytes the client side received (they must match).  With
+ * "read", the handler reads instead (what the client side sent, one byte at
+ * a time, without blocking) and N counts the bytes it got, BYTES those sent.
  */
 #include <ctxshim.h>
 
@@ -29,14 +31,16 @@
 static volatile sig_atomic_t ticks;
 static int conn = -1;
 static volatile int *armed;
+static int reading;
 
 static void on_alarm(int sig)
 {
 	(void)sig;
 	int saved = errno;
+	char c;
 	if (armed)
 		*armed = 1;
-	ssize_t w = write(conn, "x", 1);
+	ssize_t w = reading ? recv(conn, &c, 1, MSG_DONTWAIT) : write(conn, "x", 1);
 	if (armed)
 		*armed = 0;
 	if (w == 1)
@@ -60,8 +64,12 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return 2;
 	long iters = atol(argv[1]);
-	if (argc > 2 && !strcmp(argv[2], "trap"))
-		armed = dlsym(RTLD_DEFAULT, "nomalloc_armed");
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "trap"))
+			armed = dlsym(RTLD_DEFAULT, "nomalloc_armed");
+		else if (!strcmp(argv[i], "read"))
+			reading = 1;
+	}
 
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -88,7 +96,7 @@ int main(int argc, char **argv)
 	struct itimerval it = { { 0, 50 }, { 0, 50 } };
 	setitimer(ITIMER_REAL, &it, NULL);
 
-	long got = 0;
+	long got = 0, sent = 0;
 	char v[32];
 	for (long i = 0; i < iters; i++) {
 		snprintf(v, sizeof v, "req-%ld", i);
@@ -96,11 +104,21 @@ int main(int argc, char **argv)
 		if (i % 3 == 0)
 			ctxshim_set("tenant", v);
 		ctxshim_unset(i % 2 ? "request_id" : "tenant");
+		if (reading && i % 64 == 0 && send(cl, "y", 1, MSG_DONTWAIT) == 1)
+			sent++;
 		if (i % 1024 == 0)
 			got += drain(cl);
 	}
 	it.it_value.tv_usec = it.it_interval.tv_usec = 0;
 	setitimer(ITIMER_REAL, &it, NULL);
+	if (reading) {
+		/* what the handler left unread, so that the counts can match */
+		char c;
+		while (recv(conn, &c, 1, MSG_DONTWAIT) == 1)
+			sent--;
+		printf("done %d %ld\n", (int)ticks, sent);
+		return 0;
+	}
 	close(conn);
 	char buf[4096];
 	ssize_t r;
