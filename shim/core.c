@@ -24,7 +24,6 @@ __thread struct ctx_thread ctx_self CTX_TLS;
 
 static pthread_key_t exit_key;
 
-
 int ctx_observed;
 
 /* Around every change of the calling thread's map or box pointer.  The

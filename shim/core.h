@@ -133,7 +133,7 @@ int ctx_switch_later(ctxshim_ctx_t *h);
  * nothing of the shim's state and allocate or free nothing.  Costs a getpid
  * system call: only for calls that would change the state (close or dup2 of
  * an fd the shim has a record of).  ctx_pid_set: in a forked child, this
- * memory is now the calling process's own (core.c). */
+ * memory is now the calling process's own (core_defer.c). */
 int ctx_in_vfork_child(void);
 void ctx_pid_set(void);
 
