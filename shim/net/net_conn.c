@@ -42,10 +42,11 @@ static struct net_conn *_Atomic chunks[FDTAB_MAX / NET_CHUNK];
 /* What the calling thread had before it first served a connection: new
  * connections it accepts start from this, not from another connection's. */
 struct net_thread {
-	ctxshim_ctx_t *base;
+	ctxshim_ctx_t *base;    /* (share/chain: NULL for a thread without a box) */
 	ctxshim_ctx_t *cur;     /* the connection context last switched to */
 	struct net_conn *conn;  /* ... the connection it belonged to */
 	unsigned ver;           /* ... and that connection's ver then */
+	int based;              /* base was taken */
 	int keyed;
 };
 static __thread struct net_thread net_me CTX_TLS;
@@ -81,7 +82,7 @@ static void thread_gone(void *unused)
 	(void)unused;
 	ctxshim_ctx_t *b = net_me.base;
 	net_me.base = net_me.cur = NULL;
-	net_me.keyed = 0;
+	net_me.based = net_me.keyed = 0;
 	ctx_release(b);
 }
 
@@ -216,10 +217,16 @@ void net_fd_closed(int fd)
 	slot_clear(c);
 	net_unlock(c);
 	ctx_self.in_hook--;
+	ctx_defer_drain();   /* closing frees anyway: a safe point */
 }
 
 /* ---- contexts ----------------------------------------------------------- */
 
+/* Reached from read and write hooks, so perhaps from a signal handler that
+ * interrupted malloc or the core: it allocates nothing and frees nothing
+ * (what it lets go of is deferred; see ctx_defer_room below for the one
+ * exception), and leaves the thread's context alone when the handler
+ * interrupted a change of it. */
 void net_enter(struct net_conn *c)
 {
 	ctxshim_ctx_t *h = c->ctx ? c->ctx : c->base;
@@ -231,15 +238,30 @@ void net_enter(struct net_conn *c)
 		net_me.ver = atomic_load(&c->ver);
 		return;
 	}
-	if (!net_me.base || !ctx_is_current(net_me.cur)) {
+	if (ctx_interrupted())
+		return;
+	if (unlikely(ctx_defer_room() < 2)) {
+		/* 63 contexts let go of without a safe point in between (a
+		 * thread that only writes responses, never reading, accepting,
+		 * closing or setting): free them now rather than leave the
+		 * thread in a context that is no longer the connection's. */
+		ctx_defer_flush();
+		if (ctx_defer_room() < 2)
+			return;
+	}
+	if (!net_me.based || !ctx_is_current(net_me.cur)) {
 		/* Not (or no longer) in a connection's context: what the thread
 		 * has now is its own, the base for connections it accepts. */
-		ctx_release(net_me.base);
-		net_me.base = ctx_capture();
+		ctxshim_ctx_t *old = net_me.base;
+		net_me.base = ctx_capture_held();
+		net_me.based = 1;
+		if (ctx_release_later(old) < 0)
+			ctx_release(old);   /* not reached: room was checked */
 		if (!net_me.keyed && pthread_setspecific(net_key, (void *)1) == 0)
 			net_me.keyed = 1;
 	}
-	ctx_switch(h);
+	if (ctx_switch_later(h) < 0)
+		return;
 	net_me.cur = h;
 	net_me.conn = c;
 	net_me.ver = atomic_load(&c->ver);
@@ -255,7 +277,7 @@ int net_already_in(struct net_conn *c)
 static ctxshim_ctx_t *accept_parent(void)
 {
 	ctxshim_ctx_t *own = ctx_capture();
-	if (net_me.base && ctx_is_current(net_me.cur)) {
+	if (net_me.based && ctx_is_current(net_me.cur)) {
 		ctx_release(own);
 		/* net_me.base stays ours; the caller must not release it. */
 		return NULL;
@@ -301,8 +323,13 @@ static void open_inbound(int fd, const struct sockaddr_storage *ss)
 	c->opened_ns = now;
 	atomic_fetch_add(&c->ver, 1);
 	atomic_store(&c->kind, NET_IN);
+	/* The HTTP state is made here, not on the first write, which may come
+	 * from a signal handler (no memory: the connection is not followed). */
+	if (net_cfg.http && !net_http_of(c))
+		c->rx_pass = c->tx_pass = 1;
 	net_unlock(c);
 	fdtab_set(fd, FD_CONN);
+	ctx_defer_drain();   /* accepting allocates anyway: a safe point */
 }
 
 static int watched_family(int fam)
@@ -378,6 +405,8 @@ CTX_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 			net_lock(c);
 			slot_clear(c);
 			atomic_store(&c->kind, NET_OUT);
+			if (!net_http_of(c))    /* as for accept: not on a write */
+				c->tx_pass = 1;
 			net_unlock(c);
 			fdtab_set(fd, FD_CONN);
 		}

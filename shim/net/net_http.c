@@ -344,7 +344,9 @@ static struct net_http *following(struct net_conn *c, const struct net_call *k, 
 		return c->h;     /* a line to finish first, whatever else holds */
 	if (c->tx_pass || !(kind == NET_OUT ? net_cfg.propagate : kind == NET_IN && net_cfg.http))
 		return NULL;
-	struct net_http *h = net_http_of(c);
+	/* Made at accept or connect: a write (perhaps in a signal handler)
+	 * never allocates. */
+	struct net_http *h = c->h;
 	if (!h) {
 		c->tx_pass = 1;
 		return NULL;

@@ -119,6 +119,19 @@ CTX_EXPORT pid_t fork(void)
 	return pid;
 }
 
+/* glibc's fork without atfork handlers: the child is a process of its own
+ * all the same (its memory is a copy), so it must know its pid (core.h). */
+CTX_EXPORT pid_t _Fork(void)
+{
+	pid_t pid = REAL(_Fork)();
+	if (pid == 0) {
+		int err = errno;
+		ctx_pid_set();
+		errno = err;
+	}
+	return pid;
+}
+
 /* Run EXEC with a child environment built from ENVP; return its failure. */
 #define WITH_CHILD_ENV(envp, call)                              \
 	do {                                                    \
