@@ -4,6 +4,7 @@
 #   make check      install missing dependencies, build, run every test
 #   make bench      print the performance ratios of every issue
 #   make demo       run the bundled example under ctxrun
+#   make demo-hosts follow one request across hosts (network namespaces; root)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CC      ?= cc
@@ -35,7 +36,7 @@ PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all lib progs check check-layers unit bats check-tsan bench demo install deps clean fuzz print-pure print-lib
+.PHONY: all lib progs check check-layers unit bats check-tsan bench demo demo-hosts install deps clean fuzz print-pure print-lib
 
 all: lib $(B)/ctxrun-helper
 
@@ -133,6 +134,10 @@ bench: all progs
 demo: deps
 	$(MAKE) all progs
 	scripts/demo
+
+demo-hosts: deps
+	$(MAKE) all
+	scripts/demo-hosts
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
