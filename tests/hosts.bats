@@ -50,16 +50,25 @@ leftovers() {
 	assert_output ""
 }
 
+# 0 when a process in the backend's namespace runs service.py.
+service_runs() {
+	local p
+	for p in $(ip netns pids "ctxh$TAG-backend" 2>/dev/null); do
+		grep -qs service.py "/proc/$p/cmdline" && return 0
+	done
+	return 1
+}
+
 @test "demo-hosts interrupted while its hosts run leaves no namespace, process or file behind" {
 	CTXSHIM_DEMO_TAG=$TAG "$ROOT/scripts/demo-hosts" >/dev/null 2>&1 3>&- &
-	local demo=$! pids= i
-	# wait until the backend's service runs, then interrupt
-	for i in $(seq 300); do
-		pids=$(ip netns pids "ctxh$TAG-backend" 2>/dev/null | tr '\n' ' ')
-		grep -qs service.py $(printf '/proc/%s/cmdline ' $pids) && break
+	local demo=$! pids='' n=0
+	# wait (at most 15 s) until the backend's service runs, then interrupt
+	until service_runs; do
+		n=$((n + 1))
+		[ $n -lt 300 ]
 		sleep 0.05
 	done
-	grep -qs service.py $(printf '/proc/%s/cmdline ' $pids)
+	pids=$(ip netns pids "ctxh$TAG-backend" | tr '\n' ' ')
 	pids="$pids $(ip netns pids "ctxh$TAG-logs" | tr '\n' ' ')"
 	kill -TERM "$demo"
 	run timeout 20 tail --pid="$demo" -f /dev/null
