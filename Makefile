@@ -6,6 +6,7 @@
 #   make asan       build/asan/libctxshim.so with ASan and UBSan
 #   make bench      print the performance ratios of every issue
 #   make demo       run the bundled example and a real server under ctxrun
+#   make demo-hosts follow one request across hosts (network namespaces; root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        build/ctxshim_<version>_<arch>.deb (scripts/mkdeb)
 
@@ -58,7 +59,7 @@ PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all lib progs check check-layers unit bats check-tsan bench demo install deb deps clean fuzz print-pure print-lib asan
+.PHONY: all lib progs check check-layers unit bats check-tsan bench demo demo-hosts install deb deps clean fuzz print-pure print-lib asan
 
 all: lib $(B)/ctxrun-helper
 
@@ -187,6 +188,10 @@ bench: all progs
 demo: deps
 	$(MAKE) all progs
 	scripts/demo
+
+demo-hosts: deps
+	$(MAKE) all
+	scripts/demo-hosts
 
 # The installed ctxrun names the installed library and helper (it still
 # looks next to itself when they are not there: a DESTDIR staging copy); the

@@ -248,6 +248,7 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		f->ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		f->ns = (int32_t)(ts.tv_nsec % 1000000);
 		f->utc_off_min = tz_offset(ts.tv_sec, d->safe);
 	}
 	if (uses & LT_USES_PID)

@@ -96,8 +96,10 @@ static void parse_style(const char *v)
 		log_cfg.style = LF_LOGFMT;
 	else if (!strcmp(v, "json"))
 		log_cfg.style = LF_JSON;
+	else if (!strcmp(v, "otel"))
+		log_cfg.style = LF_OTEL;
 	else
-		ctx_warn("CTXSHIM_LOG_STYLE=%.32s is not text, logfmt or json; using text", v);
+		ctx_warn("CTXSHIM_LOG_STYLE=%.32s is not text, logfmt, json or otel; using text", v);
 }
 
 static void parse_format(const char *v)
