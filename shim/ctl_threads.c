@@ -79,13 +79,29 @@ pid_t ctl_tid(void)
 	return my_tid;
 }
 
+/* libc's own clock_gettime (its vDSO path), found once by ctl_threads_init
+ * in libc itself: a library preloaded after the shim may fake the clocks
+ * (libfaketime) and be torn down at exit while the listener still reads
+ * them.  NULL: the system call. */
+static int (*libc_clock)(clockid_t, struct timespec *);
+
 /* The coarse clock (a few ms of resolution) costs a third of the precise
  * one, and it is read on every thread start; ages and deadlines of seconds
  * need no better. */
 uint64_t ctl_now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (likely(libc_clock != NULL))
+		libc_clock(CLOCK_MONOTONIC_COARSE, &ts);
+	else
+		syscall(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ctl_raw_now_ns(void)
+{
+	struct timespec ts;
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -206,13 +222,14 @@ void ctl_thread_end(void *rec)
 void ctl_threads_init(void)
 {
 	clockid_t cid;
+	libc_clock = (int (*)(clockid_t, struct timespec *))hooks_find_in("libc.so.6", "clock_gettime");
 	tid_by_clock = pthread_getcpuclockid(pthread_self(), &cid) == 0 &&
 		       (pid_t)~((int)cid >> 3) == (pid_t)syscall(SYS_gettid);
 	/* The main thread stays registered for the life of the process: its
 	 * TLS is part of the initial allocation and outlives even its
 	 * pthread_exit.  Another thread that happened to run ctx_init first
 	 * has no cleanup handler to unregister it: it stays unknown. */
-	if (read_tid() != getpid())
+	if (read_tid() != ctl_getpid())
 		return;
 	struct ctl_thread *r = rec_get();
 	if (r)

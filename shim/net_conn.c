@@ -18,6 +18,7 @@
  */
 #include "net.h"
 
+#include "ctl.h"
 #include "fdtab.h"
 #include "hooks.h"
 #include "io.h"
@@ -313,6 +314,8 @@ static int watched_family(int fam)
 
 static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, int four)
 {
+	if (unlikely(ctl_pending))
+		ctl_lazy_start();   /* a forked child's first wait (ctl_hooks.c) */
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	int r;
