@@ -72,6 +72,10 @@ static inline int ctl_sys_lstat(const char *path, struct stat *st)
 	return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
 
+/* What a forked child writes at fork sits together (each page written is
+ * copied, and the parent's next write to it faults too). */
+#define CTL_FORK_DATA __attribute__((section(".data.ctxshim_fork")))
+
 /* ---- thread registry (ctl_threads.c), used by hook_thread.c ---------- */
 
 struct ctl_thread;
@@ -97,7 +101,11 @@ void ctl_threads_init(void);
  * in the child only the forking thread remains. */
 void ctl_threads_fork_prepare(void);
 void ctl_threads_fork_parent(void);
-void ctl_threads_fork_child(void);
+/* LOCKED: fork_prepare took the registry's lock (the process had other
+ * threads); the forking thread's record is brought up to date by
+ * ctl_threads_child_start, when the child starts its listener. */
+void ctl_threads_fork_child(int locked, pid_t pid);
+void ctl_threads_child_start(void);
 /* The "threads" answer; SYMBOLS: name the spawn frames (dladdr). */
 void ctl_threads_answer(struct jbuf *out, int symbols);
 

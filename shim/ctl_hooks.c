@@ -2,23 +2,28 @@
  * ctl_hooks.c: the calls that decide when a process's control listener
  * starts and when it must stop (CTXSHIM_CONTROL=1; see ctl_server.c).
  *
- * Start, in a forked child (issue 10, 14).  Making the endpoint and the
- * listener inside fork tripled the cost of a fork, for children that exec
- * or exit at once as much as for the workers an operator wants to reach.
- * A forked child makes them at its first wait instead, the first call that
- * shows it lives on as a process of its own:
+ * Start (issue 10, 14).  Making the endpoint and the listener inside fork
+ * tripled the cost of a fork, for children that exec or exit at once as
+ * much as for the workers an operator wants to reach; and a listener thread
+ * in every short command (true, grep, sed under xargs or a shell) cost a
+ * thread's start and join each.  So a process makes its endpoint at
+ * start-up (a forked child: later, see below) and starts the listener
+ * thread at its first wait, the first call that shows it lives on:
  *   - an event-loop wait: poll, ppoll, select, pselect, epoll_wait,
  *     epoll_pwait, epoll_pwait2 (and accept, in net_conn.c);
  *   - a sleep: nanosleep, clock_nanosleep, usleep, sleep;
  *   - a signal wait: pause, sigsuspend, sigwait, sigwaitinfo, sigtimedwait;
- *   - or just before it changes its uid (setuid, seteuid, setreuid,
- *     setresuid): the endpoint goes into the directory of the uid it
- *     started with, which it may not enter afterwards (nginx's workers
- *     become nobody, then wait in epoll_wait).
- * No timer and no thread are involved: a child that never waits (it execs,
- * exits, or computes) has no endpoint.  wait/waitpid are not on the list:
- * SIGCHLD handlers call them, and starting a thread from a signal handler
- * is not safe.
+ *   - a blocking wait for a child: wait, waitpid, wait4, waitid (not with
+ *     WNOHANG: SIGCHLD handlers reap that way, and starting a thread from
+ *     a signal handler is not safe);
+ *   - a forked child also just before it changes its uid (setuid, seteuid,
+ *     setreuid, setresuid): its endpoint goes into the directory of the
+ *     uid it started with, which it may not enter afterwards (nginx's
+ *     workers become nobody, then wait in epoll_wait).
+ * A forked child makes its endpoint together with the thread.  No timer
+ * and no thread are involved in deciding: a process that never waits (it
+ * execs, exits, or computes) starts no thread, and a forked child that
+ * never waits makes no endpoint either.
  *
  * Stop, for good (issue 10, 9): before the process sandboxes itself the
  * listener is stopped and joined and the endpoint removed, because what
@@ -46,6 +51,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/select.h>
+#include <sys/wait.h>
 
 /* A forked child that has made no endpoint yet makes it now. */
 #define LAZY()                                  \
@@ -170,6 +176,37 @@ CTX_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct t
 {
 	LAZY();
 	return REAL(sigtimedwait)(set, info, timeout);
+}
+
+/* ---- blocking waits for a child ---------------------------------------------- */
+
+/* Only a wait that blocks: SIGCHLD handlers reap with WNOHANG, and starting
+ * a thread from a signal handler is not safe. */
+CTX_EXPORT pid_t wait(int *status)
+{
+	LAZY();
+	return REAL(wait)(status);
+}
+
+CTX_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	if (!(options & WNOHANG))
+		LAZY();
+	return REAL(waitpid)(pid, status, options);
+}
+
+CTX_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	if (!(options & WNOHANG))
+		LAZY();
+	return REAL(wait4)(pid, status, options, ru);
+}
+
+CTX_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	if (!(options & WNOHANG))
+		LAZY();
+	return REAL(waitid)(type, id, info, options);
 }
 
 /* ---- uid changes: the endpoint first, while the directory is ours ---------- */

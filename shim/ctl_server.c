@@ -49,6 +49,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -79,21 +80,25 @@ struct client {
 /* Held around every change to the set of fds the listener owns (accept,
  * close, a new endpoint), and by the fork prepare handler: a forked child
  * knows exactly which fds to close. */
-static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t fd_lock CTL_FORK_DATA = PTHREAD_MUTEX_INITIALIZER;
 static struct ctl_ep ep = { .fd = -1 };
 static struct client clients[MAX_CLIENTS];
 static int nclients;
 static uint64_t last_check_ns;
 
 /* The listener's life in this process.  NONE: control off or no endpoint
- * could be made; PENDING: a forked child that has not waited yet; STARTING:
- * being made; UP: running; SEALED: stopped for good (exit, sandbox). */
-enum { LIFE_NONE, LIFE_PENDING, LIFE_STARTING, LIFE_UP, LIFE_SEALED };
-static atomic_int life;
-int ctl_pending;
+ * could be made; PENDING: a forked child that has not waited yet (no
+ * endpoint); BOUND: the endpoint is there (made at start-up), the thread
+ * starts at the first wait; STARTING: being made; UP: running; SEALED:
+ * stopped for good (exit, sandbox). */
+enum { LIFE_NONE, LIFE_PENDING, LIFE_BOUND, LIFE_STARTING, LIFE_UP, LIFE_SEALED };
+static atomic_int life CTL_FORK_DATA;
+int ctl_pending CTL_FORK_DATA;
 /* The process LIFE belongs to: a vforked child shares this memory and must
  * change nothing of its parent's. */
-static pid_t life_pid;
+static pid_t life_pid CTL_FORK_DATA;
+/* fork_prepare took the locks (the process had threads). */
+static int fork_locked CTL_FORK_DATA;
 static atomic_int stopping;
 static pthread_t listener_th;
 
@@ -463,25 +468,41 @@ static void *listener(void *unused)
 	}
 }
 
-/* Make this process's endpoint and start its listener.  SWEEP: also clear
- * the sockets dead processes left.  1 when the listener runs. */
-static int start(int sweep)
+/* Make this process's endpoint.  SWEEP: also clear the sockets dead
+ * processes left.  1 when it is there. */
+static int make_endpoint(int sweep)
 {
 	const char *why;
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t th;
-
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 	nclients = 0;
-	atomic_store(&stopping, 0);
 	if (ctl_ep_create(&ep, &why) < 0) {
 		ctx_warn("CTXSHIM_CONTROL: no control endpoint: %s", why);
 		return 0;
 	}
 	if (sweep)
 		ctl_ep_sweep(&ep);
+	return 1;
+}
+
+/* Remove the endpoint from this thread (no listener ever ran): only the
+ * process that made it, only while the name and the fd are still its own. */
+static void drop_endpoint(void)
+{
+	ctl_ep_unlink(&ep);
+	if (ctl_ep_fd_ok(&ep))
+		REAL(close)(ep.fd);
+	ep.fd = -1;
+}
+
+/* Start the listener on the endpoint made.  1 when it runs. */
+static int start_listener(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t th;
+
+	atomic_store(&stopping, 0);
 	last_check_ns = ctl_now_ns();
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -493,9 +514,7 @@ static int start(int sweep)
 	listener_th = th;
 	if (rc != 0) {
 		ctx_warn("CTXSHIM_CONTROL: cannot start the control thread");
-		ctl_ep_unlink(&ep);
-		REAL(close)(ep.fd);
-		ep.fd = -1;
+		drop_endpoint();
 	}
 	return rc == 0;
 }
@@ -530,19 +549,31 @@ static void started(int ok)
 		stop_listener();
 }
 
+/* A forked child's first start: what fork left for now (fork_child). */
+static void child_start(void)
+{
+	if (ctl_ep_fd_ok(&ep))
+		REAL(close)(ep.fd);    /* the parent's endpoint */
+	ep.fd = -1;
+	ctl_threads_child_start();
+}
+
 void ctl_lazy_start(void)
 {
-	int expect = LIFE_PENDING;
 	if (ctx_self.in_hook || ctx_self.in_core)
 		return;     /* the shim's own call, or a handler that interrupted it */
 	int saved = errno;
 	if (ctl_getpid() == life_pid) {
 		ctl_pending = 0;
-		if (atomic_compare_exchange_strong(&life, &expect, LIFE_STARTING)) {
-			ctx_self.in_hook++;
-			started(start(0));
-			ctx_self.in_hook--;
+		int bound = LIFE_BOUND, pending = LIFE_PENDING;
+		ctx_self.in_hook++;
+		if (atomic_compare_exchange_strong(&life, &bound, LIFE_STARTING))
+			started(start_listener());
+		else if (atomic_compare_exchange_strong(&life, &pending, LIFE_STARTING)) {
+			child_start();
+			started(make_endpoint(0) && start_listener());
 		}
+		ctx_self.in_hook--;
 	}
 	errno = saved;
 }
@@ -554,8 +585,16 @@ static void seal(void)
 	if (!ctl_on || ctl_getpid() != life_pid)
 		return;     /* off, or a vforked child: the listener is its parent's */
 	ctl_pending = 0;
-	if (atomic_exchange(&life, LIFE_SEALED) == LIFE_UP)
+	int was = atomic_exchange(&life, LIFE_SEALED);
+	if (was == LIFE_UP) {
 		stop_listener();
+	} else if (was == LIFE_BOUND) {
+		drop_endpoint();
+	} else if (was == LIFE_PENDING) {
+		if (ctl_ep_fd_ok(&ep))
+			REAL(close)(ep.fd);    /* the parent's, inherited */
+		ep.fd = -1;
+	}
 }
 
 void ctl_seal(void)
@@ -568,43 +607,58 @@ void ctl_seal(void)
 
 /* ---- fork ------------------------------------------------------------------ */
 
+/* A process that never had a second thread needs no lock: nothing else
+ * can change the fds or the registry meanwhile.  Then nothing is written
+ * here either. */
 static void fork_prepare(void)
 {
+	if (__libc_single_threaded) {
+		if (fork_locked)
+			fork_locked = 0;
+		return;
+	}
 	pthread_mutex_lock(&fd_lock);
 	ctl_threads_fork_prepare();
+	fork_locked = 1;
 }
 
 static void fork_parent(void)
 {
+	if (!fork_locked)
+		return;
 	ctl_threads_fork_parent();
 	pthread_mutex_unlock(&fd_lock);
 }
 
 /* The child: the listener thread does not exist here, and its fds are the
- * parent's endpoint and the parent's clients: close them.  This process's
- * own endpoint and listener are made at its first wait, or before it gives
- * up its uid (ctl_hooks.c): nginx's workers are reachable by their pid, a
- * child that execs or exits at once pays for nothing.  Client buffers are
+ * parent's clients and endpoint.  This process's own endpoint and listener
+ * are made at its first wait, or before it gives up its uid (ctl_hooks.c):
+ * nginx's workers are reachable by their pid, a child that execs or exits
+ * at once pays for nothing.  Only what must change is done now (pages
+ * written here are copied): the parent's endpoint fd is closed at that
+ * first start (or on sealing; it is close-on-exec).  Client buffers are
  * left, not freed: the listener may have been changing them when the fork
  * happened. */
 static void fork_child(void)
 {
 	int saved = errno;
 	life_pid = ctl_getpid();
-	pthread_mutex_init(&fd_lock, NULL);
-	if (ep.fd >= 0 && ctl_ep_fd_ok(&ep))
-		REAL(close)(ep.fd);
-	ep.fd = -1;
-	for (int i = 0; i < MAX_CLIENTS; i++) {
+	if (fork_locked)
+		pthread_mutex_init(&fd_lock, NULL);
+	for (int i = 0; i < MAX_CLIENTS && nclients > 0; i++) {
 		struct client *c = &clients[i];
-		if (c->fd >= 0 && client_fd_ok(c))
+		if (c->fd < 0)
+			continue;
+		if (client_fd_ok(c))
 			REAL(close)(c->fd);
 		memset(c, 0, sizeof *c);
 		c->fd = -1;
 	}
-	nclients = 0;
-	atomic_store(&stopping, 0);
-	ctl_threads_fork_child();
+	if (nclients)
+		nclients = 0;
+	if (atomic_load(&stopping))
+		atomic_store(&stopping, 0);
+	ctl_threads_fork_child(fork_locked, life_pid);
 	if (atomic_load(&life) != LIFE_SEALED) {
 		atomic_store(&life, LIFE_PENDING);
 		ctl_pending = 1;
@@ -638,8 +692,16 @@ void ctl_init(void)
 	/* Run at exit() before every library's destructor (which may tear
 	 * down what the listener calls into). */
 	atexit(at_exit);
-	atomic_store(&life, LIFE_STARTING);
-	started(start(1));
+	/* The endpoint now (so it is where clients look, and made while the
+	 * process still has the uid it started with); the thread at the first
+	 * wait (ctl_hooks.c): a program that never waits (a shell running
+	 * commands, xargs, a short command) stays single-threaded, and its
+	 * forks stay as cheap as without control.  A client that connects
+	 * before is answered then. */
+	if (make_endpoint(1)) {
+		atomic_store(&life, LIFE_BOUND);
+		ctl_pending = 1;
+	}
 }
 
 /* The destructor is a second chance (exit paths that skip atexit handlers
