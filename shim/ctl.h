@@ -11,8 +11,10 @@
  *                   deadlines, SO_PEERCRED), its life: started at start-up
  *                   or at a forked child's first wait, stopped and joined
  *                   at exit and before the process sandboxes itself
- *   ctl_hooks.c     the hooks that start a forked child's listener (waits,
- *                   uid changes) or stop it for good (seccomp, unshare...)
+ *   ctl_hooks.c     the hooks that start the listener (first wait, a
+ *                   forked child's uid change) or stop it for good
+ *                   (seccomp, unshare...)
+ *   ctl_alone.c     the main thread gone: end as the process would have
  *   ctl_answer.c    the requests: info, get, set, unset
  *   ctl_conns.c     the "conns" answer, from the sockets family's table
  *   pure_ctljson.c, pure_ctlreq.c: the JSON writer and the request parser
@@ -149,6 +151,16 @@ void ctl_ep_unlink(const struct ctl_ep *ep);
 /* Move FD to a number far from the ones programs use (close-on-exec);
  * returns the new fd (FD itself when it cannot be moved). */
 int ctl_fd_high(int fd);
+
+/* ---- the main thread gone (ctl_alone.c) --------------------------------- */
+
+/* 1 when the main thread is gone and the caller is the only other thread
+ * left; *CODE: the main thread's wait status (0: it called pthread_exit).
+ * 0 whenever it cannot tell (/proc unreadable). */
+int ctl_left_alone(long *code);
+/* The main thread was killed (CODE != 0): end the process with the same
+ * status.  Does not return. */
+void ctl_end_like_main(long code) __attribute__((noreturn));
 
 /* ---- requests (ctl_answer.c) ------------------------------------------- */
 
