@@ -75,8 +75,10 @@ cmp "fork + exit (handlers run) + waitpid (ns)" "CTXSHIM_MODE=copy" "$ON" -- "$C
 PRE=$ROOT/build/tests/libctlidle.so
 cmp "fork + _exit + waitpid, 2-thread program (ns)" "CTXSHIM_MODE=copy" "$ON" -- "$C" fork
 PRE=
-# Every process with control on makes its endpoint and listener at start
-# and stops them at exit: what that adds to a short-lived program.
+# Every process with control on makes its endpoint at start (and sweeps the
+# directory) and removes it at exit; its listener thread starts only at its
+# first wait, which a short command like true never makes: what that adds
+# to a short-lived program.
 cmp "process start+exit: true, via posix_spawn (ms)" "CTXSHIM_MODE=copy" "$ON" -- "$B" spawn /bin/true
 row "  added per process (ms)" "$(awk -v a="$CMP_A" -v b="$CMP_B" 'BEGIN{printf "%+.3f", b-a}')" ""
 echo "  spawn sites (CTXSHIM_TRACE_SPAWN=1 vs control on alone), one pthread_create:"
