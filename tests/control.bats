@@ -635,6 +635,20 @@ seccomp_child() {
 	assert_line "child exited 0"
 }
 
+@test "sandbox: unshare(CLONE_NEWUSER), which needs a single thread, works once the listener runs" {
+	# python3 sleeps first (its listener starts), then unshares a user
+	# namespace: the listener is stopped and joined before, for good.
+	run env CTXSHIM_CONTROL=1 LD_PRELOAD="$SHIM" python3 -c '
+import ctypes, os, time
+time.sleep(0.05)
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.unshare(0x10000000)
+print(r, ctypes.get_errno(), os.getuid(), len(os.listdir("/proc/self/task")))'
+	assert_success
+	assert_output "0 0 65534 1"
+	assert_equal "$(ls -A "$CTXSHIM_CONTROL_DIR")" ""
+}
+
 @test "the listener never keeps a process alive: main thread killed, or gone by pthread_exit" {
 	# The main thread is killed by the filter while the listener runs: the
 	# process ends as it would without the shim.
