@@ -48,10 +48,13 @@ row "  added per thread, p10 (ns)" "$(awk -v a="$CMP_A" -v b="$CMP_B" 'BEGIN{pri
 cmp "pthread_create+join, 8-entry ctx, p10 (ns)" "BAGGAGE=$BAG8" "BAGGAGE=$BAG8 $ON" -- "$C" createjoin 10
 RUNS=$RUNS0
 LOGCTX="CTXSHIM_LOG=stderr BAGGAGE=request_id=7f9c2ba4e88f827d616045507605853e,user=alice"
-# log_bench is single-threaded: the listener thread makes glibc leave its
-# single-threaded fast paths for good (cancellable system calls, stdio and
-# malloc locks), as any second thread does.  The same runs with one idle
-# thread of the program's own (libctlidle.so) show what the shim adds.
+# log_bench is single-threaded and never waits, so its listener thread
+# never starts (it starts at a process's first wait): the 1-thread rows show
+# a program that computes and logs.  A program whose listener runs has a
+# second thread, and glibc leaves its single-threaded fast paths for good
+# (cancellable system calls, stdio and malloc locks), as with any second
+# thread: the runs with one idle thread of the program's own
+# (libctlidle.so) show what the shim adds there.
 cmp "fprintf(stderr) line, CPU ns, 1-thread program" "$LOGCTX" "$LOGCTX $ON" -- "$BENCH/log_bench" fprintf 500000
 cmp "write(2) line, CPU ns, 1-thread program" "$LOGCTX" "$LOGCTX $ON" -- "$BENCH/log_bench" write 1000000
 PRE=$ROOT/build/tests/libctlidle.so
