@@ -75,6 +75,19 @@ const char *const *ctx_find_carry(void);
  * unlocked, so it may walk them.  Register once (at start-up or first use). */
 struct ptrtab;
 void ctx_fork_watch(struct ptrtab *table);
+
+/* The process's first wait (an event-loop wait, accept, a sleep, a blocking
+ * wait for a child: the calls that show it lives on).  A family that must
+ * act then (ctl/: a forked child's control listener) sets ctx_wait_fn once
+ * and raises ctx_wait_pending; the wait hooks call ctx_waiting(), one flag
+ * test when there is nothing to do (fork.c). */
+extern int ctx_wait_pending;
+extern void (*ctx_wait_fn)(void);
+static inline void ctx_waiting(void)
+{
+	if (unlikely(ctx_wait_pending) && ctx_wait_fn)
+		ctx_wait_fn();
+}
 void ctx_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 /* Per-thread hook state.  in_hook guards recursion: a hook that finds it set

@@ -11,6 +11,10 @@
 
 #include <pthread.h>
 
+/* Beside what a forked child writes at fork (one page copied, not two). */
+int ctx_wait_pending __attribute__((section(".data.ctxshim_fork")));
+void (*ctx_wait_fn)(void);
+
 #define MAX_TABLES 8
 static struct ptrtab *tables[MAX_TABLES];
 static int ntables;

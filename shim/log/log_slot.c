@@ -146,7 +146,7 @@ static void quiet_write(int fd, const char *p, size_t n)
 	}
 	if (!was_pending) {
 		struct timespec zero = { 0, 0 };
-		sigtimedwait(&pipe_set, NULL, &zero);   /* the one we raised, if any */
+		REAL(sigtimedwait)(&pipe_set, NULL, &zero);   /* the one we raised, if any */
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -339,6 +339,7 @@ static int watched_family(int fam)
 
 static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, int four)
 {
+	ctx_waiting();   /* accept is a wait (a forked child's listener: ctl/) */
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	int r;
