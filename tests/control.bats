@@ -565,7 +565,7 @@ each_worker_logged() {
 	touch "$W/go"
 }
 
-# ---- the listener's lifecycle (issue 10: 9, 10, 14) ------------------------------
+# ---- the listener's lifecycle ------------------------------
 
 @test "fork: a child makes its endpoint and listener at its first wait, not inside fork" {
 	mkfifo "$W/fifo"

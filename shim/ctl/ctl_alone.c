@@ -1,5 +1,5 @@
 /*
- * ctl_alone.c: the listener must never keep a process alive (issue 10, 9).
+ * ctl_alone.c: the listener must never keep a process alive.
  *
  * A process whose main thread is gone lives on while any thread is left.
  * Without the shim, a main thread killed by a seccomp filter ended the

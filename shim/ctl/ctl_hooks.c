@@ -2,7 +2,7 @@
  * ctl_hooks.c: the calls that decide when a process's control listener
  * starts and when it must stop (CTXSHIM_CONTROL=1; see ctl_server.c).
  *
- * Start (issue 10, 14).  Making the endpoint and the listener inside fork
+ * Start.  Making the endpoint and the listener inside fork
  * tripled the cost of a fork, for children that exec or exit at once as
  * much as for the workers an operator wants to reach; and a listener thread
  * in every short command (true, grep, sed under xargs or a shell) cost a
@@ -25,7 +25,7 @@
  * execs, exits, or computes) starts no thread, and a forked child that
  * never waits makes no endpoint either.
  *
- * Stop, for good (issue 10, 9): before the process sandboxes itself the
+ * Stop, for good: before the process sandboxes itself the
  * listener is stopped and joined and the endpoint removed, because what
  * follows may forbid what they need (sshd's pre-authentication child
  * installs a seccomp filter that kills a thread calling unlink) or require

@@ -1,6 +1,6 @@
 /*
- * log_fdkind.c: whether a process's stdout/stderr is a log or data
- * (issue 10, item 16).  The settings reach every child, but bytes another
+ * log_fdkind.c: whether a process's stdout/stderr is a log or data.  The
+ * settings reach every child, but bytes another
  * process reads as data must never change: a shell's `$(...)`, popen, a
  * subprocess with captured output, a CGI script's connection, FastCGI
  * workers' stderr are pipes or sockets their parent reads.
