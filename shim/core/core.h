@@ -68,6 +68,10 @@ const char *const *ctx_find_carry(void);
 #define KEEP_ERRNO int saved_errno_ = errno
 #define RESTORE_ERRNO (errno = saved_errno_)
 
+/* The shim's coarse monotonic clock, in ns (clock.c): ages and deadlines of
+ * seconds; libc's own, whatever other preload fakes the time. */
+uint64_t ctx_now_ns(void);
+
 /* Locks across fork() (fork.c): hold TABLE's locks across fork(), so the
  * child never inherits one held by a thread that does not exist there; and
  * a family's own locks: PREPARE takes them before fork (after the tables'),

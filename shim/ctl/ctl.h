@@ -174,9 +174,7 @@ void ctl_answer_error(struct jbuf *out, const char *msg);
 
 /* The calling thread's tid, cached (a system call only the first time). */
 pid_t ctl_tid(void);
-/* CLOCK_MONOTONIC_COARSE in ns (resolution: a few ms), read with libc's own
- * clock_gettime (found at start-up), never another library's. */
-uint64_t ctl_now_ns(void);
+#define ctl_now_ns ctx_now_ns   /* the coarse clock is core's (core/clock.c) */
 /* CLOCK_MONOTONIC in ns, by the system call itself: for the deadlines of
  * the exit path. */
 uint64_t ctl_raw_now_ns(void);

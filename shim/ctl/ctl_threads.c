@@ -85,21 +85,6 @@ pid_t ctl_tid(void)
  * in libc itself: a library preloaded after the shim may fake the clocks
  * (libfaketime) and be torn down at exit while the listener still reads
  * them.  NULL: the system call. */
-static int (*libc_clock)(clockid_t, struct timespec *);
-
-/* The coarse clock (a few ms of resolution) costs a third of the precise
- * one, and it is read on every thread start; ages and deadlines of seconds
- * need no better. */
-uint64_t ctl_now_ns(void)
-{
-	struct timespec ts;
-	if (likely(libc_clock != NULL))
-		libc_clock(CLOCK_MONOTONIC_COARSE, &ts);
-	else
-		syscall(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t ctl_raw_now_ns(void)
 {
 	struct timespec ts;
@@ -246,7 +231,7 @@ void ctl_threads_init(void)
 {
 	clockid_t cid;
 	ctx_global_scan = oldest_reader;
-	libc_clock = (int (*)(clockid_t, struct timespec *))hooks_find_in("libc.so.6", "clock_gettime");
+	(void)ctx_now_ns();   /* libc's clock found now, before any other thread */
 	tid_by_clock = pthread_getcpuclockid(pthread_self(), &cid) == 0 &&
 		       (pid_t)~((int)cid >> 3) == (pid_t)syscall(SYS_gettid);
 	/* The main thread stays registered for the life of the process: its

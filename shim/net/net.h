@@ -123,7 +123,7 @@ struct net_conn {
 
 /* CLOCK_MONOTONIC_COARSE in ns: when connections and requests start, for
  * their age in `ctxctl PID conns` (a few ns: a vDSO read, no system call). */
-uint64_t net_now_ns(void);
+#define net_now_ns ctx_now_ns   /* the coarse clock is core's (core/clock.c) */
 
 /* FD is no longer a connection (fdtab_forget): its state is released. */
 void net_fd_closed(int fd);

@@ -113,12 +113,6 @@ void net_init(void)
 
 /* ---- the table ---------------------------------------------------------- */
 
-uint64_t net_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void net_each_inbound(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg)
 {
