@@ -233,7 +233,7 @@ static int step(struct h2r *r, const uint8_t **pp, size_t *np, h2_event_cb cb, v
 			k = H2_PREFACE_LEN - r->pre_off;
 			if (k > n)
 				k = n;
-			if (memcmp(p, H2_PREFACE + r->pre_off, k)) {
+			if (memcmp(p, &H2_PREFACE[r->pre_off], k)) {
 				rc = H2_E_PREFACE;
 				goto out;
 			}
