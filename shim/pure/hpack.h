@@ -3,12 +3,15 @@
  * the one encoder helper echo needs.  Pure: no allocation, no globals; the
  * whole state lives in the caller's struct hpack_dec.
  *
- * Use: hpack_init() with the SETTINGS_HEADER_TABLE_SIZE the *decoding* peer
- * advertised (4096 until it says otherwise: for the client's header blocks
- * that is the server's SETTINGS), hpack_set_max() when it advertises another
- * one, and hpack_decode() on each complete header block (HEADERS or
- * PUSH_PROMISE fragment plus its CONTINUATIONs, concatenated) in the order
- * the peer receives them.  Each field comes out through the callback.
+ * Use: hpack_init(d, 4096) when the connection starts (the protocol's
+ * initial table size), hpack_set_max() each time the *decoding* peer
+ * advertises SETTINGS_HEADER_TABLE_SIZE (for the client's header blocks,
+ * the server's SETTINGS), and hpack_decode() on each complete header block
+ * (HEADERS or PUSH_PROMISE fragment plus its CONTINUATIONs, concatenated)
+ * in the order the peer receives them.  Each field comes out through the
+ * callback.  As in the peers (nghttp2's decoder does the same), a larger
+ * setting only allows the encoder a size update up to it; the table grows
+ * with that update, never by itself.
  *
  * Any error leaves the decoder broken for good (its dynamic table may no
  * longer be the peer's): every later call returns the same error, and the
@@ -77,8 +80,9 @@ struct hpack_dec {
 	char field[HPACK_FIELD_MAX]; /* the field being decoded */
 };
 
-/* table_size: the peer's SETTINGS_HEADER_TABLE_SIZE (4096 by default).
- * Returns HPACK_OK or HPACK_E_CAP. */
+/* table_size: both the table's size and the most a size update may ask:
+ * 4096 on a new connection (RFC 7541's examples use others).  Returns
+ * HPACK_OK or HPACK_E_CAP. */
 int hpack_init(struct hpack_dec *d, uint32_t table_size);
 
 /* The peer advertised a new SETTINGS_HEADER_TABLE_SIZE.  A smaller one
