@@ -11,7 +11,10 @@
  * in the order the peer receives them.  Each field comes out through the
  * callback.  As in the peers (nghttp2's decoder does the same), a larger
  * setting only allows the encoder a size update up to it; the table grows
- * with that update, never by itself.
+ * with that update, never by itself.  A new setting binds the decoding
+ * peer once the encoding one acknowledged it: call hpack_set_max when the
+ * SETTINGS ACK appears among the bytes being decoded, between the blocks
+ * before and after it.
  *
  * Any error leaves the decoder broken for good (its dynamic table may no
  * longer be the peer's): every later call returns the same error, and the

@@ -188,6 +188,13 @@ static void sizes(void)
 	EXPECT(run("3f 0a") == HPACK_E_SIZE_UPDATE);                /* 41 > 40 */
 	hpack_init(&dec, 4096);
 	EXPECT(hpack_set_max(&dec, 40) == HPACK_OK && run("3f 09") == HPACK_OK && dec.limit == 40);
+	/* a larger setting only allows a size update up to it */
+	hpack_init(&dec, 4096);
+	EXPECT(hpack_set_max(&dec, 8192) == HPACK_OK && dec.limit == 4096 && dec.max == 8192);
+	EXPECT(run("3f e1 3f") == HPACK_OK && dec.limit == 8192);   /* 31 + 97 + 63 * 128 */
+	EXPECT(run("3f e2 3f") == HPACK_E_SIZE_UPDATE);              /* 8193 */
+	hpack_init(&dec, 4096);
+	EXPECT(hpack_set_max(&dec, 40) == HPACK_OK);
 	/* an entry larger than the table empties it and is not added */
 	EXPECT(hpack_set_max(&dec, 4096) == HPACK_OK);
 	EXPECT(run("3f e1 1f 40 01 61 01 62") == HPACK_OK && dec.count == 1);
