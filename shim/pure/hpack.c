@@ -66,19 +66,20 @@ static const struct {
 
 static void huff_derive(struct hpack_dec *d)
 {
+	uint16_t next[31];
 	uint32_t code = 0;
 	unsigned n = 0;
+	memset(d->hf_count, 0, sizeof d->hf_count);
+	for (unsigned s = 0; s <= 256; s++)
+		d->hf_count[huff_len[s]]++;
 	for (unsigned len = 1; len <= 30; len++) {
 		d->hf_first[len] = code;
-		d->hf_base[len] = (uint16_t)n;
-		d->hf_count[len] = 0;
-		for (unsigned s = 0; s <= 256; s++)
-			if (huff_len[s] == len) {
-				d->hf_sym[n++] = (uint16_t)s;
-				d->hf_count[len]++;
-			}
+		d->hf_base[len] = next[len] = (uint16_t)n;
+		n += d->hf_count[len];
 		code = (code + d->hf_count[len]) << 1;
 	}
+	for (unsigned s = 0; s <= 256; s++)       /* by symbol within each length */
+		d->hf_sym[next[huff_len[s]]++] = (uint16_t)s;
 }
 
 uint32_t hpack_huff_code(const struct hpack_dec *d, unsigned sym, unsigned *bits)
