@@ -1,6 +1,7 @@
 /* test_h2frame.c: the HTTP/2 frame reader (shim/pure/h2frame.c): every
  * frame type, split at every byte boundary, padding, CONTINUATION, errors. */
 #include "h2frame.h"
+#include "hpack.h"
 #include "unit.h"
 
 #include <stdint.h>
@@ -244,8 +245,51 @@ static void errors(void)
 	EXPECT(h2r_feed(&r, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, NULL, NULL) == H2_E_PREFACE);
 }
 
+/* A real client: nghttp2-client's nghttp, 8 requests (the h2_fuzz seed,
+ * recorded by tests/fuzz/h2_seeds.py serve), read and decoded. */
+static struct hpack_dec dec;
+static int reqs, ids, traces;
+static char path[64];
+
+static void on_field(void *arg, const char *n, size_t nl, const char *v, size_t vl, int never)
+{
+	(void)arg, (void)never;
+	if (nl == 12 && !memcmp(n, "x-request-id", 12) && vl == 7 && !memcmp(v, "abc-123", 7))
+		ids++;
+	if (nl == 11 && !memcmp(n, "traceparent", 11) && vl == 55)
+		traces++;
+	if (nl == 5 && !memcmp(n, ":path", 5) && vl < sizeof path)
+		memcpy(path, v, vl), path[vl] = '\0';
+}
+
+static void on_real(void *arg, const struct h2_event *ev)
+{
+	(void)arg;
+	if (ev->type == H2_EV_HEADERS && ev->end_stream &&
+	    hpack_decode(&dec, ev->block, ev->block_len, on_field, NULL) == HPACK_OK)
+		reqs++;
+}
+
+static void real_client(void)
+{
+	static uint8_t buf[4096], big[HPACK_BLOCK_CAP];
+	FILE *f = fopen("tests/fuzz/corpus/h2_fuzz/nghttp_client", "rb");
+	EXPECT(f != NULL);
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	EXPECT(n > 100 && buf[0] == 1);
+	hpack_init(&dec, 4096);
+	h2r_init(&r, 1, big, sizeof big);
+	EXPECT(h2r_feed(&r, buf + 1, n - 1, on_real, NULL) == H2_OK);
+	EXPECT(reqs == 8 && ids == 8 && traces == 8);
+	EXPECT_STR(path, "/other");
+}
+
 int main(void)
 {
+	real_client();
 	splits();
 	errors();
 	UNIT_DONE("h2frame");
