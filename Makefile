@@ -113,7 +113,7 @@ $(B)/tests/lib%.so: tests/progs/lib%.c include/ctxshim.h | $(B)/tests
 
 # Unit tests: the pure modules under AddressSanitizer and UBSan.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HEADERS) | $(B)/unit
+$(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HEADERS) $(wildcard tests/unit/*.h) | $(B)/unit
 	$(CC) -O1 -g $(BASE) $(SAN) -Ishim/pure $< $(PURE_SRCS) -o $@
 
 # The whole library under AddressSanitizer and UBSan (gcc, shared runtimes),
