@@ -60,9 +60,8 @@ static inline int fc_no_c0(const char *p, size_t n)
 	return 1;
 }
 
-/* No raw C1 control (U+0080-U+009F, encoded C2 80..C2 9F).
- * TODO(h6, issue 10 item 8): assert this once the escapers escape C1
- * controls; today they copy them (json, logfmt, RFC 5424, text). */
+/* No raw C1 control (U+0080-U+009F, encoded C2 80..C2 9F): a terminal
+ * obeys U+009B as CSI, and some readers end a line at U+0085. */
 static inline int fc_no_c1(const char *p, size_t n)
 {
 	for (size_t i = 0; i + 1 < n; i++)

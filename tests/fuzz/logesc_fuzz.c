@@ -1,13 +1,15 @@
 /*
- * logesc_fuzz.c: libFuzzer target for the log escapers (shim/pure_logfmt.c)
- * and the RFC 5424 structured data syslog sends (lt_sd in pure_logtpl.c).
+ * logesc_fuzz.c: libFuzzer target for the log escapers (shim/pure/logfmt.c)
+ * and the RFC 5424 structured data syslog sends (lt_sd in shim/pure/logtpl.c).
  *
- * Input: byte 0 picks a piece size and byte 1 an output capacity for the
+ * Input: byte 0 picks a piece size (and whether the line's end comes with
+ * the last piece or after it) and byte 1 an output capacity for the
  * streaming message escaper; the rest is the value.  Every escaper's output
  * goes to a buffer of exactly its capacity (ASan sees one byte past it) and
- * must be well formed for its format, hold no raw C0 control byte or DEL,
- * and decode back to the value (invalid UTF-8 as U+FFFD where the style
- * says so).
+ * must be well formed for its format, in valid UTF-8, hold no raw C0 or C1
+ * control, DEL or line separator, and decode back to the value (invalid
+ * UTF-8 as U+FFFD where the style says so).  The streaming escaper's output
+ * depends neither on the piece size nor on the capacity.
  */
 #include "fuzz_check.h"
 #include "logfmt.h"
@@ -49,7 +51,7 @@ static void json_string(const char *s, size_t n, char *want, size_t wn, char *de
 	CHECK(fc_no_c0(o, len));
 	CHECK(fc_utf8_valid(o, len));
 	CHECK(fc_no_linesep(o, len));
-	/* TODO(h6, issue 10 item 8): CHECK(fc_no_c1(o, len)); */
+	CHECK(fc_no_c1(o, len));
 	size_t dn = fc_json_body(o, len, dec);
 	CHECK(dn != (size_t)-1);
 	CHECK(dn == wn && !memcmp(dec, want, wn));
@@ -62,7 +64,7 @@ static void logfmt_value(const char *s, size_t n, char *want, size_t wn, char *d
 	char *o = render(lf_logfmt_value, s, n, &len);
 	CHECK(fc_no_c0(o, len));
 	CHECK(fc_utf8_valid(o, len));
-	/* TODO(h6, issue 10 item 8): CHECK(fc_no_c1(o, len)); */
+	CHECK(fc_no_c1(o, len) && fc_no_linesep(o, len));
 	if (n == 0) {
 		CHECK(len == 0);
 	} else if (o[0] != '"') {
@@ -79,15 +81,16 @@ static void logfmt_value(const char *s, size_t n, char *want, size_t wn, char *d
 	free(o);
 }
 
-/* Text style: C0, DEL, '\' and line separators escaped as \n \r \t \\ \xNN
- * \uNNNN; everything else copied, so decoding gives back the exact bytes. */
+/* Text style: C0, DEL, '\' and bytes that are not UTF-8 escaped as \n \r
+ * \t \\ \xNN, C1 controls and line separators as \uNNNN; everything else
+ * copied, so decoding gives back the exact bytes. */
 static void text_value(const char *s, size_t n, char *dec)
 {
 	size_t len, o = 0;
 	char *out = render(lf_text_value, s, n, &len);
 	CHECK(fc_no_c0(out, len));
 	CHECK(fc_no_linesep(out, len));
-	/* TODO(h6, issue 10 item 8): CHECK(fc_no_c1(out, len) && fc_utf8_valid(out, len)); */
+	CHECK(fc_no_c1(out, len) && fc_utf8_valid(out, len));
 	for (size_t i = 0; i < len;) {
 		if (out[i] != '\\') {
 			dec[o++] = out[i++];
@@ -102,6 +105,8 @@ static void text_value(const char *s, size_t n, char *dec)
 			CHECK(i + 4 <= len);
 			int h = fc_hex((unsigned char)out[i + 2]), l = fc_hex((unsigned char)out[i + 3]);
 			CHECK(h >= 0 && l >= 0);
+			/* a C0 control, DEL, or a byte that is not UTF-8 */
+			CHECK(h < 2 || (h == 7 && l == 15) || h >= 8);
 			dec[o++] = (char)(h << 4 | l);
 			i += 4;
 		} else {
@@ -112,7 +117,7 @@ static void text_value(const char *s, size_t n, char *dec)
 				CHECK(h >= 0);
 				cp = cp << 4 | (unsigned)h;
 			}
-			CHECK(cp == 0x85 || cp == 0x2028 || cp == 0x2029);
+			CHECK((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029);
 			o += fc_put_cp(dec + o, cp);
 			i += 6;
 		}
@@ -121,8 +126,9 @@ static void text_value(const char *s, size_t n, char *dec)
 	free(out);
 }
 
-/* An RFC 5424 PARAM-VALUE (section 6.3.3): '"', '\' and ']' only escaped;
- * control bytes as \xNN; valid UTF-8 (invalid bytes as U+FFFD). */
+/* An RFC 5424 PARAM-VALUE (section 6.3.3): '"', '\' and ']' escaped; C0
+ * control bytes and DEL as \xNN, C1 controls and U+2028/U+2029 as \uNNNN
+ * (README's table); valid UTF-8 (invalid bytes as U+FFFD). */
 static size_t sd_body(const char *p, size_t n, char *dec)
 {
 	size_t o = 0;
@@ -142,9 +148,23 @@ static size_t sd_body(const char *p, size_t n, char *dec)
 			i += 2;
 		} else if (e == 'x' && i + 4 <= n && fc_hex((unsigned char)p[i + 2]) >= 0 &&
 			   fc_hex((unsigned char)p[i + 3]) >= 0) {
-			dec[o++] = (char)(fc_hex((unsigned char)p[i + 2]) << 4 |
-					  fc_hex((unsigned char)p[i + 3]));
+			int c = fc_hex((unsigned char)p[i + 2]) << 4 | fc_hex((unsigned char)p[i + 3]);
+			if (c >= 0x20 && c != 0x7f)
+				return (size_t)-1;
+			dec[o++] = (char)c;
 			i += 4;
+		} else if (e == 'u' && i + 6 <= n) {
+			unsigned cp = 0;
+			for (int k = 2; k < 6; k++) {
+				int h = fc_hex((unsigned char)p[i + k]);
+				if (h < 0)
+					return (size_t)-1;
+				cp = cp << 4 | (unsigned)h;
+			}
+			if (!(cp >= 0x80 && cp <= 0x9f) && cp != 0x2028 && cp != 0x2029)
+				return (size_t)-1;
+			o += fc_put_cp(dec + o, cp);
+			i += 6;
 		} else {
 			return (size_t)-1;
 		}
@@ -158,62 +178,132 @@ static void sd_value(const char *s, size_t n, char *want, size_t wn, char *dec)
 	char *o = render(lf_sd_value, s, n, &len);
 	CHECK(fc_no_c0(o, len));
 	CHECK(fc_utf8_valid(o, len));
-	/* TODO(h6, issue 10 item 8): CHECK(fc_no_c1(o, len)); */
+	CHECK(fc_no_c1(o, len) && fc_no_linesep(o, len));
 	size_t dn = sd_body(o, len, dec);
 	CHECK(dn == wn && !memcmp(dec, want, wn));
 	free(o);
 }
 
-/* The streaming message escaper, fed in pieces of STEP bytes into buffers
- * of CAP bytes (flushed when full), the way log_line.c calls it. */
-static char *stream(const char *s, size_t n, size_t step, size_t cap, size_t *len)
+/* The streaming message escaper driven the way log_line.c drives it
+ * (push_escaped, join_held): the message S comes in pieces of STEP bytes
+ * (0: one piece), escaped into a buffer of CAP bytes that is flushed when
+ * a unit does not fit.  A UTF-8 sequence cut by the end of a piece is not
+ * consumed (*pend says how many bytes): it is held and completed with the
+ * bytes of the next piece, escaped whole (lf_json_string), or, when those
+ * bytes or the end of the line show it never will be, each of its bytes
+ * becomes \ufffd.  LAST_EMPTY: the line's end comes as a piece of its own
+ * (the newline in a write of its own, with nothing before it), else with
+ * the last piece. */
+static void put_unit(char *out, size_t *o, const unsigned char *j, size_t k)
+{
+	char u[24];
+	struct lbuf b;
+	lb_init(&b, u, sizeof u);
+	lf_json_string(&b, (const char *)j, k);
+	CHECK(lb_ok(&b));
+	memcpy(out + *o, u, b.len);
+	*o += b.len;
+}
+
+static char *stream(int style, const char *s, size_t n, size_t step, size_t cap,
+		    int last_empty, size_t *len)
 {
 	char *out = malloc(n * 6 + 1), *buf = malloc(cap);
-	unsigned pend = 0;
-	size_t o = 0;
-	for (size_t off = 0; off < n;) {
-		size_t piece = step && n - off > step ? step : n - off;
-		char *p = malloc(piece);
+	unsigned char held[4];
+	size_t nheld = 0, o = 0;
+	size_t npieces = n == 0 ? 0 : step ? (n + step - 1) / step : 1;
+	for (size_t pi = 0, off = 0; pi < npieces + (last_empty || n == 0); pi++) {
+		size_t piece = pi < npieces ? (step && n - off > step ? step : n - off) : 0;
+		int line_ends = pi + 1 == npieces + (last_empty || n == 0);
+		/* a copy of exactly its size: ASan sees a read past the piece */
+		char *p = malloc(piece ? piece : 1);
 		memcpy(p, s + off, piece);
-		for (size_t used = 0; used < piece;) {
+		size_t used = 0;
+		if (nheld) {
+			/* join_held: continue the held sequence with P's bytes */
+			int t;
+			for (;;) {
+				if (used == piece) {
+					if (line_ends)
+						break;          /* never completed */
+					goto next;              /* still cut: held on */
+				}
+				held[nheld] = (unsigned char)p[used];
+				if (lf_utf8_seq(held, nheld + 1, &t)) {
+					nheld++, used++;        /* complete */
+					break;
+				}
+				if (!t)
+					break;                  /* not continued */
+				nheld++, used++;
+				CHECK(nheld <= 3);
+			}
+			put_unit(out, &o, held, nheld);
+			nheld = 0;
+		}
+		while (used < piece) {
 			struct lbuf b;
+			unsigned pend = 7;
 			lb_init(&b, buf, cap);
-			size_t k = lf_escape_msg(LF_JSON, p + used, piece - used, &pend, &b);
+			size_t k = lf_escape_msg(style, p + used, piece - used, &pend, &b);
 			CHECK(k <= piece - used && lb_ok(&b));
-			CHECK(k > 0 || b.len > 0);    /* progress with a 6-byte buffer */
+			/* what is left is only a cut sequence, or what did not fit */
+			CHECK(pend <= 3 && (pend == 0 || k + pend == piece - used));
+			/* progress: a 6-byte buffer holds any unit */
+			CHECK(k > 0 || b.len > 0 || pend > 0);
 			memcpy(out + o, buf, b.len);
 			o += b.len;
 			used += k;
+			if (pend) {
+				if (line_ends) {
+					put_unit(out, &o, (const unsigned char *)p + used, pend);
+				} else {
+					memcpy(held, p + used, pend);
+					nheld = pend;
+				}
+				used += pend;
+			}
 		}
+	next:
 		free(p);
 		off += piece;
 	}
+	CHECK(nheld == 0);
 	free(buf);
 	*len = o;
 	return out;
 }
 
-static void escape_msg(const char *s, size_t n, size_t step, size_t cap, char *dec)
+static void escape_msg(const char *s, size_t n, size_t step, size_t cap, int last_empty,
+		       char *want, size_t wn, char *dec)
 {
-	size_t len, wlen;
-	char *o = stream(s, n, step, cap, &len);
-	char *whole = stream(s, n, step, 1 << 16, &wlen);
-	/* a full buffer changes nothing but where the output is cut */
-	CHECK(len == wlen && !memcmp(o, whole, len));
-	CHECK(fc_no_c0(o, len));
-	size_t dn = fc_json_body(o, len, dec);
-	CHECK(dn != (size_t)-1);
-	if (fc_utf8_valid(s, n)) {
-		/* wherever a sequence is cut, it comes out whole and unchanged */
+	size_t len, wlen, jlen;
+	/* the reference: the message escaped whole, as a JSON string */
+	char *ref = render(lf_json_string, s, n, &jlen);
+	for (int style = LF_LOGFMT; style <= LF_JSON; style++) {
+		char *o = stream(style, s, n, step, cap, last_empty, &len);
+		char *whole = stream(style, s, n, 0, 1 << 16, !last_empty, &wlen);
+		/* neither the pieces, nor the buffer, nor where the line's end
+		 * comes changes a byte: the output is the whole message's */
+		CHECK(len == wlen && !memcmp(o, whole, len));
+		CHECK(len == jlen && !memcmp(o, ref, len));
+		CHECK(fc_no_c0(o, len));
+		CHECK(fc_no_c1(o, len));
+		CHECK(fc_no_linesep(o, len));
+		/* valid UTF-8 whatever the input: a sequence cut at the end of
+		 * the line, or one the next bytes do not go on with, is U+FFFD */
 		CHECK(fc_utf8_valid(o, len));
-		CHECK(dn == n && !memcmp(dec, s, n));
+		size_t dn = fc_json_body(o, len, dec);
+		CHECK(dn != (size_t)-1);
+		/* each byte that does not start a valid sequence is U+FFFD,
+		 * the rest comes back unchanged (all of it when S is UTF-8) */
+		CHECK(dn == wn && !memcmp(dec, want, wn));
+		if (fc_utf8_valid(s, n))
+			CHECK(dn == n && !memcmp(dec, s, n));
+		free(whole);
+		free(o);
 	}
-	/* TODO(issue 10 item 7): invalid UTF-8 (a sequence cut at the end of
-	 * the line, or a cut one that does not go on) must come out as U+FFFD:
-	 * CHECK(fc_utf8_valid(o, len)) for every input, and the output must not
-	 * depend on STEP.  TODO(h6, item 8): CHECK(fc_no_c1(o, len)). */
-	free(whole);
-	free(o);
+	free(ref);
 }
 
 /* lt_sd over a context built from S: "[ctx@32473" (" " NAME "=" '"' VALUE
@@ -300,7 +390,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	logfmt_value(s, n, want, wn, dec);
 	text_value(s, n, dec);
 	sd_value(s, n, want, wn, dec);
-	escape_msg(s, n, step, cap, dec);
+	escape_msg(s, n, step, cap, data[0] / 9 & 1, want, wn, dec);
 	structured_data(s, n, dec);
 	free(want);
 	free(dec);
