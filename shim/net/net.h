@@ -119,7 +119,38 @@ struct net_conn {
 	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
 	struct net_http *h;
 	uint64_t opened_ns;     /* in: when it was accepted (net_now_ns) */
+	uint32_t heads;         /* out: request heads begun on it (net_out_bind) */
 } __attribute__((aligned(64)));
+
+/* A thread's lease (README "Attribution rules"): BASE is what the thread
+ * had before it took a connection's context; CUR the connection (or bound
+ * request) context it switched to, CONN and VER the connection and its ver
+ * then.  CUR is NULL when the thread holds no lease: the wait hooks test
+ * only that. */
+struct net_thread {
+	ctxshim_ctx_t *base;
+	ctxshim_ctx_t *cur;
+	struct net_conn *conn;
+	unsigned ver;
+	int keyed;
+};
+extern __thread struct net_thread net_me CTX_TLS;
+
+/* The calling thread gives its lease back: when it still runs under the
+ * leased context, it returns to its base (net_conn.c). */
+void net_lease_end(void);
+
+/* Before a call that may block waiting for events: one TLS load and a
+ * branch when the thread holds no lease. */
+static inline void net_lease_wait(void)
+{
+	if (__builtin_expect(net_me.cur != NULL, 0))
+		net_lease_end();
+}
+
+/* With C locked, an outbound connection about to carry a new request head:
+ * the context it is bound to becomes the thread's (net_conn.c). */
+void net_out_bind(struct net_conn *c);
 
 /* CLOCK_MONOTONIC_COARSE in ns: when connections and requests start, for
  * their age in `ctxctl PID conns` (a few ns: a vDSO read, no system call). */
