@@ -296,7 +296,7 @@ static void *listener(void *unused)
 			pf[n].events = c->writing ? POLLOUT : POLLIN;
 			who[n++] = c;
 		}
-		int r = poll(pf, (nfds_t)n, (int)(wait_ns / 1000000u) + 1);
+		int r = REAL(poll)(pf, (nfds_t)n, (int)(wait_ns / 1000000u) + 1);
 		now = ctl_now_ns();
 		if (r < 0) {
 			struct timespec pause = { 0, 10000000 };
@@ -430,7 +430,7 @@ __attribute__((destructor)) static void ctl_fini(void)
 	ctl_ep_unlink(&ep);
 	atomic_store(&stopping, 1);
 	if (ep.fd >= 0 && ctl_ep_fd_ok(&ep))
-		shutdown(ep.fd, SHUT_RDWR);    /* wakes its poll() */
+		REAL(shutdown)(ep.fd, SHUT_RDWR);    /* wakes its poll() */
 	if (locked)
 		pthread_mutex_unlock(&fd_lock);
 	if (listener_up) {
