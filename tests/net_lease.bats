@@ -171,3 +171,42 @@ start_proxy() {
 	assert_success
 	assert_output '320 upstream requests, 320 logged, 0 mismatches'
 }
+
+# lease_run HOW: net_lease_server under the shim (connections watched, its
+# stderr a log) serving one connection and ending it HOW; its stderr in
+# $W/lease.err.
+lease_run() {
+	port=$(free_port)
+	bg env CTXSHIM_CONN=1 CTXSHIM_LOG=stderr LD_PRELOAD="$SHIM" timeout 20 \
+		"$T/net_lease_server" "$port" "$1" 2>"$W/lease.err"
+	wait_port "$port"
+	echo hi | timeout 5 socat -t 2 - "TCP:127.0.0.1:$port" >/dev/null
+	wait $PIDS
+	cat "$W/lease.err"
+}
+
+@test "lease: accept switches to the new connection; close, shutdown, fclose, closefrom, close_range end it" {
+	for how in close shutdown fclose closefrom close_range; do
+		lease_run "$how"
+		# The probe's connection, then the client's: each accepted line its own.
+		run grep -c '^\[conn_id=[0-9a-f]\{16\} peer=127.0.0.1:[0-9]*\] accepted$' "$W/lease.err"
+		assert_output 2
+		run grep -c '^\[conn_id=[0-9a-f]\{16\} peer=127.0.0.1:[0-9]*\] served$' "$W/lease.err"
+		assert_output 1
+		run grep -x after "$W/lease.err"
+		assert_success
+		PIDS=
+	done
+}
+
+@test "lease: a wait (poll, epoll_wait, select) ends it; a zero-timeout poll does not" {
+	for how in poll epoll select; do
+		lease_run "$how"
+		run grep -x after "$W/lease.err"
+		assert_success
+		PIDS=
+	done
+	lease_run poll0
+	run grep -c '^\[conn_id=[0-9a-f]\{16\} peer=127.0.0.1:[0-9]*\] after$' "$W/lease.err"
+	assert_output 1
+}
