@@ -145,11 +145,12 @@ start_redis() {
 # nginx (echo, propagate, its access log decorated) in front of our
 # upstream through keep-alive connections.
 start_proxy() {
+	rm -rf "$W/ng"
 	UPPORT=$(free_port)
 	: >"$W/up"
 	bg timeout 120 $PY "$PROXY" upstream "$UPPORT" "$W/up"
 	wait_port "$UPPORT"
-	NGUPKEEP=1 start_nginx CTXSHIM_HTTP=1 CTXSHIM_HTTP_PROPAGATE=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	NGUPKEEP=1 start_nginx "$@" CTXSHIM_HTTP=1 CTXSHIM_HTTP_PROPAGATE=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
 }
 
 @test "nginx proxy, keep-alive upstream: 300 concurrent clients without ids, each upstream request carries its access line's id" {
@@ -160,6 +161,21 @@ start_proxy() {
 	run $PY "$PROXY" check "$W/up" "$W/ng/logs/access.log"
 	assert_success
 	assert_output '300 upstream requests, 300 logged, 0 mismatches'
+}
+
+@test "nginx proxy, keep-alive upstream: share and chain modes, 300 concurrent clients, 0 mismatches" {
+	for mode in share chain; do
+		start_proxy CTXSHIM_MODE=$mode
+		run timeout 100 $PY "$PROXY" burst "$NGPORT" 300
+		assert_success
+		for i in $(seq 50); do [ "$(grep -c ' "GET /up/' "$W/ng/logs/access.log")" -ge 300 ] && break; sleep 0.1; done
+		run $PY "$PROXY" check "$W/up" "$W/ng/logs/access.log"
+		assert_success
+		assert_output '300 upstream requests, 300 logged, 0 mismatches'
+		for p in $PIDS; do kill "$p"; done
+		for p in $PIDS; do timeout 5 tail --pid="$p" -f /dev/null; done
+		PIDS=
+	done
 }
 
 @test "nginx proxy, keep-alive upstream: 8 clients x 40 keep-alive requests with their own ids and traceparents" {
