@@ -6,6 +6,8 @@
  *   net_read.c  the read side: request parsing, each request's context.
  *   net_http.c  the write side: following responses and outgoing requests,
  *               adding X-Request-ID / traceparent to their heads.
+ *   net_lease.c when a thread stops working for a connection: the wait
+ *               hooks and shutdown (README "Attribution rules").
  *
  * A connection's slot is found in O(1) by fd (net_slot).  Slots are
  * allocated on first use of an fd number (in chunks) and never freed, so a thread still
