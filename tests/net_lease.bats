@@ -150,7 +150,7 @@ start_proxy() {
 	: >"$W/up"
 	bg timeout 120 $PY "$PROXY" upstream "$UPPORT" "$W/up"
 	wait_port "$UPPORT"
-	NGUPKEEP=1 start_nginx "$@" CTXSHIM_HTTP=1 CTXSHIM_HTTP_PROPAGATE=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	NGUPKEEP=${NGUPKEEP-1} start_nginx "$@" CTXSHIM_HTTP=1 CTXSHIM_HTTP_PROPAGATE=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
 }
 
 @test "nginx proxy, keep-alive upstream: 300 concurrent clients without ids, each upstream request carries its access line's id" {
@@ -176,6 +176,16 @@ start_proxy() {
 		for p in $PIDS; do timeout 5 tail --pid="$p" -f /dev/null; done
 		PIDS=
 	done
+}
+
+@test "nginx proxy, one upstream connection per request: 300 concurrent clients, each upstream request carries its access line's id" {
+	NGUPKEEP= start_proxy
+	run timeout 100 $PY "$PROXY" burst "$NGPORT" 300
+	assert_success
+	for i in $(seq 50); do [ "$(grep -c ' "GET /up/' "$W/ng/logs/access.log")" -ge 300 ] && break; sleep 0.1; done
+	run $PY "$PROXY" check "$W/up" "$W/ng/logs/access.log"
+	assert_success
+	assert_output '300 upstream requests, 300 logged, 0 mismatches'
 }
 
 @test "nginx proxy, keep-alive upstream: 8 clients x 40 keep-alive requests with their own ids and traceparents" {
