@@ -142,12 +142,16 @@ extern __thread struct net_thread net_me CTX_TLS;
  * leased context, it returns to its base (net_conn.c). */
 void net_lease_end(void);
 
+/* net_lease_end for a wait hook: not from inside the shim's own work (a
+ * signal handler that waits while the thread is in a hook). */
+void net_lease_waiting(void);
+
 /* Before a call that may block waiting for events: one TLS load and a
  * branch when the thread holds no lease. */
 static inline void net_lease_wait(void)
 {
 	if (__builtin_expect(net_me.cur != NULL, 0))
-		net_lease_end();
+		net_lease_waiting();
 }
 
 /* With C locked, an outbound connection about to carry a new request head:

@@ -37,6 +37,15 @@ void net_lease_end(void)
 		ctx_switch(net_me.base);
 }
 
+void net_lease_waiting(void)
+{
+	if (ctx_self.in_hook)
+		return;
+	KEEP_ERRNO;     /* a wait that succeeds leaves errno as it was */
+	net_lease_end();
+	RESTORE_ERRNO;
+}
+
 /* shutdown of both directions ends the calling thread's lease on FD as a
  * close would (the fd itself stays, and so does its state). */
 CTX_EXPORT int shutdown(int fd, int how)
