@@ -10,7 +10,8 @@
  * start-up (a forked child: later, see below) and starts the listener
  * thread at its first wait, the first call that shows it lives on:
  *   - an event-loop wait: poll, ppoll, select, pselect, epoll_wait,
- *     epoll_pwait, epoll_pwait2 (and accept, in net_conn.c);
+ *     epoll_pwait, epoll_pwait2 (net/net_lease.c) and accept (net_conn.c),
+ *     through ctx_waiting();
  *   - a sleep: nanosleep, clock_nanosleep, usleep, sleep;
  *   - a signal wait: pause, sigsuspend, sigwait, sigwaitinfo, sigtimedwait;
  *   - a blocking wait for a child: wait, waitpid, wait4, waitid (not with
@@ -60,66 +61,9 @@
 			ctl_lazy_start();       \
 	} while (0)
 
-/* ---- event-loop waits ---------------------------------------------------- */
-
-CTX_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
-{
-	LAZY();
-	return REAL(poll)(fds, n, timeout);
-}
-
-CTX_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
-{
-	LAZY();
-	return REAL(__poll_chk)(fds, n, timeout, fdslen);
-}
-
-CTX_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
-		     const sigset_t *mask)
-{
-	LAZY();
-	return REAL(ppoll)(fds, n, timeout, mask);
-}
-
-CTX_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
-			   const sigset_t *mask, size_t fdslen)
-{
-	LAZY();
-	return REAL(__ppoll_chk)(fds, n, timeout, mask, fdslen);
-}
-
-CTX_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout)
-{
-	LAZY();
-	return REAL(select)(n, r, w, e, timeout);
-}
-
-CTX_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *timeout,
-		       const sigset_t *mask)
-{
-	LAZY();
-	return REAL(pselect)(n, r, w, e, timeout, mask);
-}
-
-CTX_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
-{
-	LAZY();
-	return REAL(epoll_wait)(epfd, ev, max, timeout);
-}
-
-CTX_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
-			   const sigset_t *mask)
-{
-	LAZY();
-	return REAL(epoll_pwait)(epfd, ev, max, timeout, mask);
-}
-
-CTX_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
-			    const struct timespec *timeout, const sigset_t *mask)
-{
-	LAZY();
-	return REAL(epoll_pwait2)(epfd, ev, max, timeout, mask);
-}
+/* The event-loop waits (poll, select, epoll_wait and their kin) are the
+ * sockets family's hooks (net/net_lease.c): they call ctx_waiting(), which
+ * brings a forked child's listener up through ctl_lazy_start. */
 
 /* ---- sleeps and signal waits ---------------------------------------------- */
 

@@ -462,7 +462,7 @@ static void stop_listener(void)
 	 * touched only under fd_lock, while it is certainly ours. */
 	if (pthread_mutex_clocklock(&fd_lock, CLOCK_MONOTONIC, &until) == 0) {
 		if (ctl_ep_fd_ok(&ep))
-			shutdown(ep.fd, SHUT_RDWR);
+			REAL(shutdown)(ep.fd, SHUT_RDWR);
 		pthread_mutex_unlock(&fd_lock);
 	}
 	pthread_clockjoin_np(listener_th, NULL, CLOCK_MONOTONIC, &until);

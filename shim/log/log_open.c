@@ -242,6 +242,10 @@ CTX_EXPORT int fclose(FILE *f)
 	if (likely(fd < 0 || !fdtab_get(fd)) || ctx_in_vfork_child())
 		return REAL(fclose)(f);
 	closing(fd);
+	/* A connection's stream (fdopen): its state goes before the fd does,
+	 * as close does, and so does the closing thread's lease on it. */
+	if (fdtab_get(fd) & FD_CONN)
+		fdtab_forget(fd);
 	int r = REAL(fclose)(f);
 	int err = errno;
 	closed(fd);
@@ -288,8 +292,11 @@ CTX_EXPORT void closefrom(int low)
 		REAL(closefrom)(low);
 		return;
 	}
-	for (int fd = first; fd < FDTAB_MAX; fd++)
+	for (int fd = first; fd < FDTAB_MAX; fd++) {
 		closing(fd);
+		if (fdtab_get(fd) & FD_CONN)
+			fdtab_forget(fd);   /* connections: as close does */
+	}
 	RESTORE_ERRNO;
 	REAL(closefrom)(low);
 	for (int fd = first; fd < FDTAB_MAX; fd++)

@@ -6,6 +6,8 @@
  *   net_read.c  the read side: request parsing, each request's context.
  *   net_http.c  the write side: following responses and outgoing requests,
  *               adding X-Request-ID / traceparent to their heads.
+ *   net_lease.c when a thread stops working for a connection: the wait
+ *               hooks and shutdown (README "Attribution rules").
  *
  * A connection's slot is found in O(1) by fd (net_slot).  Slots are
  * allocated on first use of an fd number (in chunks) and never freed, so a thread still
@@ -119,7 +121,43 @@ struct net_conn {
 	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
 	struct net_http *h;
 	uint64_t opened_ns;     /* in: when it was accepted (net_now_ns) */
+	uint32_t heads;         /* out: request heads begun on it (net_out_bind) */
 } __attribute__((aligned(64)));
+
+/* A thread's lease (README "Attribution rules"): BASE is what the thread
+ * had before it took a connection's context; CUR the connection (or bound
+ * request) context it switched to, CONN and VER the connection and its ver
+ * then.  CUR is NULL when the thread holds no lease: the wait hooks test
+ * only that. */
+struct net_thread {
+	ctxshim_ctx_t *base;    /* (share/chain: NULL for a thread without a box) */
+	ctxshim_ctx_t *cur;     /* the connection context last switched to */
+	struct net_conn *conn;  /* ... the connection it belonged to */
+	unsigned ver;           /* ... and that connection's ver then */
+	int based;              /* base was taken */
+	int keyed;
+};
+extern __thread struct net_thread net_me CTX_TLS;
+
+/* The calling thread gives its lease back: when it still runs under the
+ * leased context, it returns to its base (net_conn.c). */
+void net_lease_end(void);
+
+/* net_lease_end for a wait hook: not from inside the shim's own work (a
+ * signal handler that waits while the thread is in a hook). */
+void net_lease_waiting(void);
+
+/* Before a call that may block waiting for events: one TLS load and a
+ * branch when the thread holds no lease. */
+static inline void net_lease_wait(void)
+{
+	if (__builtin_expect(net_me.cur != NULL, 0))
+		net_lease_waiting();
+}
+
+/* With C locked, an outbound connection about to carry a new request head:
+ * the context it is bound to becomes the thread's (net_conn.c). */
+void net_out_bind(struct net_conn *c);
 
 /* CLOCK_MONOTONIC_COARSE in ns: when connections and requests start, for
  * their age in `ctxctl PID conns` (a few ns: a vDSO read, no system call). */

@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,16 +41,9 @@ struct net_cfg net_cfg;
 static struct net_conn *_Atomic chunks[FDTAB_MAX / NET_CHUNK];
 
 /* What the calling thread had before it first served a connection: new
- * connections it accepts start from this, not from another connection's. */
-struct net_thread {
-	ctxshim_ctx_t *base;    /* (share/chain: NULL for a thread without a box) */
-	ctxshim_ctx_t *cur;     /* the connection context last switched to */
-	struct net_conn *conn;  /* ... the connection it belonged to */
-	unsigned ver;           /* ... and that connection's ver then */
-	int based;              /* base was taken */
-	int keyed;
-};
-static __thread struct net_thread net_me CTX_TLS;
+ * connections it accepts start from this, not from another connection's;
+ * a lease that ends returns the thread to it (net.h). */
+__thread struct net_thread net_me CTX_TLS;
 static pthread_key_t net_key;
 
 /* ---- settings ----------------------------------------------------------- */
@@ -208,8 +202,18 @@ void net_fd_closed(int fd)
 		return;
 	ctx_self.in_hook++;
 	net_lock(c);
+	/* The closing thread stops working for an inbound connection it
+	 * served: its next lines are its own again.  An outbound connection
+	 * belongs to a request that outlives it (nginx closes its upstream and
+	 * then logs the client request's access line): the lease stays. */
+	int mine = net_me.cur && atomic_load(&c->kind) == NET_IN &&
+		   (net_me.conn == c || net_me.cur == c->ctx || net_me.cur == c->base);
+	if (net_me.conn == c)
+		net_me.conn = NULL;
 	slot_clear(c);
 	net_unlock(c);
+	if (mine)
+		net_lease_end();
 	ctx_self.in_hook--;
 	ctx_defer_drain();   /* closing frees anyway: a safe point */
 }
@@ -243,7 +247,7 @@ void net_enter(struct net_conn *c)
 		if (ctx_defer_room() < 2)
 			return;
 	}
-	if (!net_me.based || !ctx_is_current(net_me.cur)) {
+	if (!net_me.based || !net_me.cur || !ctx_is_current(net_me.cur)) {
 		/* Not (or no longer) in a connection's context: what the thread
 		 * has now is its own, the base for connections it accepts. */
 		ctxshim_ctx_t *old = net_me.base;
@@ -267,11 +271,30 @@ int net_already_in(struct net_conn *c)
 	       net_me.cur && ctx_is_current(net_me.cur);
 }
 
+void net_out_bind(struct net_conn *c)
+{
+	char id[2];
+	/* A reused connection (keep-alive) carries the request current when
+	 * its head starts; when none is (the thread is between events), the
+	 * last one bound.  Its first head is always the one it was opened for. */
+	if (c->heads++ && ctx_lookup("request_id", 10, id, sizeof id) > 0 &&
+	    !(c->ctx && ctx_is_current(c->ctx))) {
+		ctxshim_ctx_t *now = ctx_capture();
+		if (now) {
+			ctx_release(c->ctx);
+			c->ctx = now;
+			atomic_fetch_add(&c->ver, 1);
+		}
+	}
+	if (c->ctx)
+		net_enter(c);
+}
+
 /* The context a connection accepted now starts from (a new reference). */
 static ctxshim_ctx_t *accept_parent(void)
 {
 	ctxshim_ctx_t *own = ctx_capture();
-	if (net_me.based && ctx_is_current(net_me.cur)) {
+	if (net_me.based && net_me.cur && ctx_is_current(net_me.cur)) {
 		ctx_release(own);
 		/* net_me.base stays ours; the caller must not release it. */
 		return NULL;
@@ -321,6 +344,9 @@ static void open_inbound(int fd, const struct sockaddr_storage *ss)
 	 * from a signal handler (no memory: the connection is not followed). */
 	if (net_cfg.http && !net_http_of(c))
 		c->rx_pass = c->tx_pass = 1;
+	/* The accepting thread works for the new connection from now on: its
+	 * own "accepted" line is that connection's. */
+	net_enter(c);
 	net_unlock(c);
 	fdtab_set(fd, FD_CONN);
 	ctx_defer_drain();   /* accepting allocates anyway: a safe point */
@@ -344,6 +370,13 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, i
 	 * used only when the caller passes none. */
 	if (addr && !len)
 		return four ? REAL(accept4)(fd, addr, len, flags) : REAL(accept)(fd, addr, len);
+	/* A blocking accept waits for the next connection: the lease on the
+	 * last one ends first (a signal handler run meanwhile is not its). */
+	if (net_me.cur && !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+		KEEP_ERRNO;
+		net_lease_end();
+		RESTORE_ERRNO;
+	}
 	int theirs = addr != NULL;
 	socklen_t cap = theirs ? *len : 0;
 	r = four ? REAL(accept4)(fd, theirs ? addr : (struct sockaddr *)&ss, theirs ? len : &sl, flags)
@@ -396,14 +429,25 @@ CTX_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
 		ctx_self.in_hook++;
 		struct net_conn *c = slot_make(fd);
+		/* Bound to the request current now (none: the thread is between
+		 * events, or not a server): its first head is that request's
+		 * even when written later from another event (net_out_bind). */
+		ctxshim_ctx_t *bound = NULL;
+		char id[2];
+		if (c && ctx_lookup("request_id", 10, id, sizeof id) > 0)
+			bound = ctx_capture();
 		if (c) {
 			net_lock(c);
 			slot_clear(c);
+			c->ctx = bound;
+			c->heads = 0;
 			atomic_store(&c->kind, NET_OUT);
 			if (!net_http_of(c))    /* as for accept: not on a write */
 				c->tx_pass = 1;
 			net_unlock(c);
 			fdtab_set(fd, FD_CONN);
+		} else {
+			ctx_release(bound);
 		}
 		ctx_self.in_hook--;
 	}

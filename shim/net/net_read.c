@@ -297,7 +297,12 @@ static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_sr
 	int reqs = 0;
 	ctx_self.in_hook++;
 	net_lock(c);
-	if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_IN) {
+	if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_OUT) {
+		/* The upstream's answer: the thread works for the request the
+		 * connection is bound to (net_out_bind). */
+		if (r > 0 && c->ctx)
+			net_enter(c);
+	} else if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_IN) {
 		if (r > 0 && net_cfg.http && !c->rx_pass) {
 			if (flags & MSG_TRUNC)
 				c->rx_pass = 1;    /* bytes dropped unseen: the parser lost its place */
@@ -328,10 +333,13 @@ static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_sr
 static struct net_conn *inbound(int fd, unsigned *gen)
 {
 	struct net_conn *c = net_slot(fd);
-	if (!c || atomic_load_explicit(&c->kind, memory_order_relaxed) != NET_IN)
+	if (!c)
+		return NULL;
+	int kind = atomic_load_explicit(&c->kind, memory_order_relaxed);
+	if (kind != NET_IN && kind != NET_OUT)
 		return NULL;
 	*gen = atomic_load(&c->gen);
-	if (net_cfg.http)
+	if (kind == NET_IN && net_cfg.http)
 		net_prefetch(c);
 	return c;
 }
