@@ -221,6 +221,7 @@ install: all
 	    -e 's|^inst_librel=$$|inst_librel=$(patsubst $(PREFIX)/%,%,$(LIBDIR))|' \
 	    scripts/ctxrun > $(DESTDIR)$(BINDIR)/ctxrun
 	chmod 0755 $(DESTDIR)$(BINDIR)/ctxrun
+	install -m 0644 scripts/ctxctl_show.py $(DESTDIR)$(LIBEXECDIR)/ctxshim/ctxctl_show.py
 	sed -e '1s|^#!.*|#!$(PYTHON3)|' scripts/ctxctl > $(DESTDIR)$(BINDIR)/ctxctl
 	chmod 0755 $(DESTDIR)$(BINDIR)/ctxctl
 	$(SUBST) scripts/ctxshim.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/ctxshim.pc

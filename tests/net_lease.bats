@@ -225,7 +225,7 @@ lease_run() {
 	done
 }
 
-@test "lease: a wait (poll, epoll_wait, select) ends it; a zero-timeout poll does not" {
+@test "lease: a wait for events (poll or select naming a connection, epoll_wait) ends it; a zero-timeout poll does not" {
 	for how in poll epoll select; do
 		lease_run "$how"
 		run grep -x after "$W/lease.err"
@@ -235,4 +235,13 @@ lease_run() {
 	lease_run poll0
 	run grep -c '^\[conn_id=[0-9a-f]\{16\} peer=127.0.0.1:[0-9]*\] after$' "$W/lease.err"
 	assert_output 1
+}
+
+@test "lease: a request's work waiting on a child's pipe alone (poll, select) keeps it" {
+	for how in pollpipe selectpipe; do
+		lease_run "$how"
+		run grep -c '^\[conn_id=[0-9a-f]\{16\} peer=127.0.0.1:[0-9]*\] after$' "$W/lease.err"
+		assert_output 1
+		PIDS=
+	done
 }

@@ -66,6 +66,26 @@ CTX_EXPORT int shutdown(int fd, int how)
 	return REAL(shutdown)(fd, how);
 }
 
+/* poll and select wait for whatever fds they are given: a wait for new
+ * work (an event loop's) names a connection the shim watches, while a wait
+ * in the middle of a request's work (Python's subprocess reading its
+ * child's pipes) names none, and must not end the lease. */
+static int polls_conn(const struct pollfd *fds, nfds_t n)
+{
+	for (nfds_t i = 0; fds && i < n; i++)
+		if (fdtab_get(fds[i].fd) & FD_CONN)
+			return 1;
+	return 0;
+}
+
+static int selects_conn(int n, const fd_set *r, const fd_set *w)
+{
+	for (int fd = 0; fd < n && fd < FD_SETSIZE; fd++)
+		if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w))) && (fdtab_get(fd) & FD_CONN))
+			return 1;
+	return 0;
+}
+
 /* The thread blocks waiting for events: what it does after the wait belongs
  * to whatever it touches next, not to the last connection it served.  A
  * zero timeout does not wait (a check in the middle of some work).  Every
@@ -99,24 +119,24 @@ CTX_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struc
 CTX_EXPORT int poll(struct pollfd *fds, nfds_t n, int ms)
 {
 	ctx_waiting();
-	if (ms)
-		net_lease_wait();
+	if (ms && unlikely(net_me.cur != NULL) && polls_conn(fds, n))
+		net_lease_waiting();
 	return REAL(poll)(fds, n, ms);
 }
 
 CTX_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m)
 {
 	ctx_waiting();
-	if (!t || t->tv_sec || t->tv_nsec)
-		net_lease_wait();
+	if ((!t || t->tv_sec || t->tv_nsec) && unlikely(net_me.cur != NULL) && polls_conn(fds, n))
+		net_lease_waiting();
 	return REAL(ppoll)(fds, n, t, m);
 }
 
 CTX_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
 {
 	ctx_waiting();
-	if (!t || t->tv_sec || t->tv_usec)
-		net_lease_wait();
+	if ((!t || t->tv_sec || t->tv_usec) && unlikely(net_me.cur != NULL) && selects_conn(n, r, w))
+		net_lease_waiting();
 	return REAL(select)(n, r, w, e, t);
 }
 
@@ -124,8 +144,8 @@ CTX_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct time
 		       const sigset_t *m)
 {
 	ctx_waiting();
-	if (!t || t->tv_sec || t->tv_nsec)
-		net_lease_wait();
+	if ((!t || t->tv_sec || t->tv_nsec) && unlikely(net_me.cur != NULL) && selects_conn(n, r, w))
+		net_lease_waiting();
 	return REAL(pselect)(n, r, w, e, t, m);
 }
 
@@ -134,8 +154,8 @@ CTX_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct time
 CTX_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int ms, size_t fdslen)
 {
 	ctx_waiting();
-	if (ms)
-		net_lease_wait();
+	if (ms && unlikely(net_me.cur != NULL) && polls_conn(fds, n))
+		net_lease_waiting();
 	return REAL(__poll_chk)(fds, n, ms, fdslen);
 }
 
@@ -143,7 +163,7 @@ CTX_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *
 			   const sigset_t *m, size_t fdslen)
 {
 	ctx_waiting();
-	if (!t || t->tv_sec || t->tv_nsec)
-		net_lease_wait();
+	if ((!t || t->tv_sec || t->tv_nsec) && unlikely(net_me.cur != NULL) && polls_conn(fds, n))
+		net_lease_waiting();
 	return REAL(__ppoll_chk)(fds, n, t, m, fdslen);
 }

@@ -2,11 +2,14 @@
  * net_lease_server: a one-thread TCP server that serves one connection and
  * then ends its work on it in a chosen way.  Usage: net_lease_server PORT HOW
  * with HOW one of close, shutdown, fclose, closefrom, close_range, poll,
- * poll0, epoll, select.  It accepts (blocking), writes "accepted" to stderr,
- * reads one line, writes "served" to stderr, then:
+ * poll0, pollpipe, epoll, select, selectpipe.  It accepts (blocking), writes
+ * "accepted" to stderr, reads one line, writes "served" to stderr, then:
  *   close/shutdown/fclose/closefrom/close_range  ends the connection that way
- *   poll, epoll, select  waits 20 ms on an idle pipe (connection still open)
- *   poll0                polls the idle pipe with a zero timeout
+ *   poll, select         waits 20 ms on an idle pipe and the connection
+ *   epoll                waits 20 ms on an idle pipe (epoll)
+ *   poll0                polls the pipe and the connection, zero timeout
+ *   pollpipe, selectpipe waits 20 ms on the idle pipe alone (as a request's
+ *                        work waits for a child's output)
  * and writes "after" to stderr; then closes whatever is left and exits.
  */
 #include <arpa/inet.h>
@@ -70,20 +73,23 @@ int main(int argc, char **argv)
 		closefrom(100);
 	} else if (!strcmp(how, "close_range")) {
 		close_range((unsigned)fd, (unsigned)fd, 0);
-	} else if (!strcmp(how, "poll") || !strcmp(how, "poll0")) {
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-		poll(&pf, 1, strcmp(how, "poll") ? 0 : 20);
+	} else if (!strcmp(how, "poll") || !strcmp(how, "poll0") || !strcmp(how, "pollpipe")) {
+		struct pollfd pf[2] = { { .fd = p[0], .events = POLLIN }, { .fd = fd, .events = POLLOUT } };
+		poll(pf, strcmp(how, "pollpipe") ? 2 : 1, strcmp(how, "poll0") ? 20 : 0);
 	} else if (!strcmp(how, "epoll")) {
 		int ep = epoll_create1(0);
 		struct epoll_event e = { .events = EPOLLIN }, out;
 		epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e);
 		epoll_wait(ep, &out, 1, 20);
-	} else if (!strcmp(how, "select")) {
+	} else if (!strcmp(how, "select") || !strcmp(how, "selectpipe")) {
 		fd_set r;
 		FD_ZERO(&r);
 		FD_SET(p[0], &r);
+		int pipe_only = !strcmp(how, "selectpipe");
+		if (!pipe_only)
+			FD_SET(fd, &r);
 		struct timeval tv = { 0, 20000 };
-		select(p[0] + 1, &r, NULL, NULL, &tv);
+		select((pipe_only || p[0] > fd ? p[0] : fd) + 1, &r, NULL, NULL, &tv);
 	}
 	say("after");
 	return 0;
