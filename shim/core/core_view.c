@@ -229,7 +229,11 @@ static void global_replace(struct cmap *nm)
 {
 	struct cmap *old = global_map();
 	struct retired *r = old ? malloc(sizeof *r) : NULL;
+	/* odd while the layer changes: a reader that saw an odd epoch, or a
+	 * different one after reading, knows not to cache what it read */
+	atomic_fetch_add_explicit(&ctx_epoch, 1, memory_order_acq_rel);
 	atomic_store_explicit(&ctx_global, nm, memory_order_release);
+	atomic_fetch_add_explicit(&ctx_epoch, 1, memory_order_acq_rel);
 	if (r) {
 		r->m = old;
 		r->next = graveyard;
