@@ -85,6 +85,16 @@ struct ctx_thread {
 		const char *val;    /* NULL: the key is unset */
 		size_t vlen;
 	} kslot[16];
+	/* ctxshim_get's cache (keys.c): by the key's address, names of at
+	 * most 15 characters, values of the thread's own map */
+	struct ctx_nslot {
+		uint32_t seq;       /* odd while being written */
+		const char *kp;     /* the key's address when filled */
+		uint64_t w[2], m[2];  /* its name and NUL, and their mask */
+		uint64_t stamp;     /* ver + ctx_epoch + 1 when read */
+		const char *val;
+		size_t vlen;
+	} nslot[8];
 };
 extern __thread struct ctx_thread ctx_self CTX_TLS;
 

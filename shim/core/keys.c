@@ -191,6 +191,107 @@ CTX_EXPORT ssize_t ctxshim_get_key(ctxshim_key_t key, char *buf, size_t size)
 	return get_key_slow(key, buf, size);
 }
 
+/* ---- ctxshim_get ------------------------------------------------------------ */
+
+#define NS_SLOTS 8    /* sizeof ctx_self.nslot / sizeof *ctx_self.nslot */
+#define NS_NAME 15    /* the longest name it caches */
+
+static inline struct ctx_nslot *nslot_of(const char *key)
+{
+	return &ctx_self.nslot[((uintptr_t)key >> 4) & (NS_SLOTS - 1)];
+}
+
+/* 16 bytes from KEY do not cross into the next page (which may be unmapped). */
+static inline int page_safe(const char *key)
+{
+	return ((uintptr_t)key & 4095) <= 4096 - 16;
+}
+
+/* Remember that the name at KEY (KLEN bytes) had E's value at STAMP. */
+static void nfill(const char *key, size_t klen, uint64_t stamp, const struct cmap_entry *e)
+{
+	if (klen > NS_NAME || !page_safe(key) || ctx_self.kbusy)
+		return;
+	struct ctx_nslot *s = nslot_of(key);
+	union { char c[16]; uint64_t w[2]; } name = { { 0 } }, mask = { { 0 } };
+	memcpy(name.c, key, klen);
+	memset(mask.c, 0xff, klen + 1);   /* the NUL too: "ab" is not "abc" */
+	ctx_self.kbusy = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->seq++;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->kp = key;
+	s->w[0] = name.w[0];
+	s->w[1] = name.w[1];
+	s->m[0] = mask.w[0];
+	s->m[1] = mask.w[1];
+	s->stamp = stamp;
+	s->val = e->val;
+	s->vlen = e->vlen;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->seq++;
+	atomic_signal_fence(memory_order_seq_cst);
+	ctx_self.kbusy = 0;
+}
+
+static __attribute__((noinline)) ssize_t get_named_slow(const char *key, char *buf, size_t size)
+{
+	size_t klen;
+	if (likely(ctx_cfg.ready & !ctx_cfg.disabled) && likely(key != NULL) &&
+	    likely((klen = strlen(key)) - 1 < CMAP_MAX_KEY) && likely(buf || !size)) {
+		if (likely(ctx_cfg.mode == CTX_COPY)) {
+			uint64_t stamp = ctx_self.ver + ctx_epoch_now() + 1;
+			atomic_signal_fence(memory_order_seq_cst);
+			const struct cmap_entry *e = cmap_find(ctx_self.map, key, klen);
+			if (likely(e != NULL)) {
+				nfill(key, klen, stamp, e);
+				return ctx_copy_out(e, buf, size);
+			}
+		}
+		ssize_t r = ctx_lookup(key, klen, buf, size);
+		if (r < 0)
+			errno = cmap_key_valid(key, klen) ? ENOENT : EINVAL;
+		return r;
+	}
+	if (!ctx_cfg.ready && key) {
+		ctx_init();   /* first call, before our constructor */
+		if (ctx_cfg.ready && !ctx_cfg.disabled)
+			return get_named_slow(key, buf, size);
+	}
+	errno = ctx_cfg.ready && !ctx_cfg.disabled ? EINVAL : ENOENT;
+	return -1;
+}
+
+/* The hot read.  A hit needs the same address as the last read of this
+ * slot, the same name there (16 bytes read at once: PAGE_SAFE), and the
+ * same version; a slot is filled only in copy mode with the shim on (an
+ * empty one has no value and matches nothing).  The slot's seq, even and
+ * unchanged around the reads, says no fill (a signal handler's) was under
+ * way or happened meanwhile. */
+CTX_EXPORT ssize_t ctxshim_get(const char *key, char *buf, size_t size)
+{
+	const struct ctx_nslot *s = nslot_of(key);
+	uint32_t q = s->seq;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (likely(s->kp == key) && likely(key != NULL) && likely(page_safe(key))) {
+		uint64_t a[2];
+		__builtin_memcpy(a, key, 16);
+		uint64_t stamp = ctx_self.ver +
+				 atomic_load_explicit(&ctx_epoch, memory_order_relaxed) + 1;
+		int same = !(((a[0] ^ s->w[0]) & s->m[0]) | ((a[1] ^ s->w[1]) & s->m[1])) &
+			   (s->stamp == stamp);
+		const char *p = s->val;
+		size_t n = s->vlen;
+		atomic_signal_fence(memory_order_seq_cst);
+		if (likely(same) && likely(s->seq == q) && likely(!(q & 1)) && likely(p != NULL) &&
+		    likely(n < size) && likely(buf != NULL)) {
+			copy_nul(buf, p, n);
+			return (ssize_t)n;
+		}
+	}
+	return get_named_slow(key, buf, size);
+}
+
 CTX_EXPORT ctxshim_key_t ctxshim_key(const char *name)
 {
 	if (unlikely(!ctx_cfg.ready))
