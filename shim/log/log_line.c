@@ -617,14 +617,6 @@ static __attribute__((noinline)) ssize_t write_slow(int fd, const void *buf, siz
 ssize_t log_write(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
-	/* An empty context, at a line start or inside an undecorated line:
-	 * nothing to add.  Checked first: most programs log without one. */
-	if (likely(ctx_is_empty()) && !(log_state(fd) & LST_DEC) && n - 1 < SSIZE_MAX && p) {
-		ssize_t r = REAL(write)(fd, buf, n);
-		if (r > 0)
-			log_note_plain(fd, p[r - 1]);
-		return r;
-	}
 	if (unlikely(fdtab_get(fd) & FD_JOURNAL) && n && p && log_has_context()) {
 		struct iovec v = { (void *)buf, n };
 		return log_journal_write(fd, &v, 1, n, log_cfg.line_level, io_caller);
