@@ -33,6 +33,9 @@ extern "C" {
 /* An opaque, reference-counted handle on a context (see ctxshim_capture). */
 typedef struct ctxshim_ctx ctxshim_ctx_t;
 
+/* An interned key name (see ctxshim_key); 0 is no key. */
+typedef unsigned int ctxshim_key_t;
+
 /* Called by ctxshim_foreach for each entry; return non-zero to stop. */
 typedef int (*ctxshim_visit_fn)(const char *key, const char *value, void *arg);
 
@@ -52,6 +55,18 @@ CTXSHIM__DECL int ctxshim_set(const char *key, const char *value);
  * return its full length; -1 with errno ENOENT when unset, EINVAL for a bad
  * key.  BUF may be NULL when SIZE is 0 (to learn the length). */
 CTXSHIM__DECL ssize_t ctxshim_get(const char *key, char *buf, size_t size);
+
+/* The handle of key NAME, for ctxshim_get_key: the same for every thread and
+ * stable for the life of the process (a forked child keeps it).  0 with
+ * errno EINVAL for an invalid name, ENOSPC when the process already made
+ * 1024 different handles, ENOSYS without the shim.  Takes a lock: make
+ * handles at start-up, not in a signal handler. */
+CTXSHIM__DECL ctxshim_key_t ctxshim_key(const char *name);
+
+/* ctxshim_get for a handle: the same contract (EINVAL for 0 or a handle
+ * ctxshim_key did not return).  The fastest read: no strlen or hash when
+ * the thread read the key since its context last changed. */
+CTXSHIM__DECL ssize_t ctxshim_get_key(ctxshim_key_t key, char *buf, size_t size);
 
 /* Remove KEY (in chain mode: hide it from this thread only).  0, or -1 with
  * errno EINVAL for a bad key. */
@@ -94,6 +109,10 @@ CTXSHIM__DECL int ctxshim_job_begin(const char *name);
 	((ctxshim_set) ? (ctxshim_set)(k, v) : (errno = ENOSYS, -1))
 #define ctxshim_get(k, b, n) \
 	((ctxshim_get) ? (ctxshim_get)(k, b, n) : (errno = ENOENT, (ssize_t)-1))
+#define ctxshim_key(k) \
+	((ctxshim_key) ? (ctxshim_key)(k) : (errno = ENOSYS, (ctxshim_key_t)0))
+#define ctxshim_get_key(k, b, n) \
+	((ctxshim_get_key) ? (ctxshim_get_key)(k, b, n) : (errno = ENOENT, (ssize_t)-1))
 #define ctxshim_unset(k) \
 	((ctxshim_unset) ? (ctxshim_unset)(k) : (errno = ENOSYS, -1))
 #define ctxshim_clear() \

@@ -83,6 +83,7 @@ void ctx_init(void)
 	}
 	initializing = 0;
 	ctx_cfg.ready = 1;
+	ctx_cfg.fast = !ctx_cfg.disabled && ctx_cfg.mode == CTX_COPY;
 	atomic_store(&state, 2);
 }
 

@@ -106,6 +106,9 @@ if command -v nginx >/dev/null && command -v wrk >/dev/null; then
 	ca=$(cut -d' ' -f3 "$d/a" | median); cb=$(cut -d' ' -f3 "$d/b" | median); cc=$(cut -d' ' -f3 "$d/c" | median)
 	ratio_row "nginx+wrk -c64 keep-alive, echo on: requests/s" "$ra" "$rb"
 	ratio_row "nginx+wrk -c64 keep-alive, echo on: p99 latency us" "$la" "$lb"
+	# issue 13's targets for this configuration
+	summary "nginx+wrk, echo on: requests/s" "$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')" ">=" 0.95
+	summary "nginx+wrk, echo on: p99 latency" "$(awk -v a="$la" -v b="$lb" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')" "<=" 1.05
 	awk -v l="  worker CPU per request, ns" -v a="$ca" -v b="$cb" 'BEGIN {
 		printf "  %-52s without %10.0f  with %10.0f  ratio %.3fx\n", l, a * 1000, b * 1000, (a > 0 ? b / a : 0) }'
 	ratio_row "  + access log decorated (file:): requests/s" "$ra" "$rc"

@@ -29,27 +29,7 @@ CTX_EXPORT int ctxshim_set(const char *key, const char *value)
 	return ctx_set_n(key, strnlen(key, CMAP_MAX_KEY + 1), value, vlen);
 }
 
-/* The hot read.  In copy mode the thread's map is its own: no lock. */
-CTX_EXPORT ssize_t ctxshim_get(const char *key, char *buf, size_t size)
-{
-	size_t klen;
-	if (likely(ctx_cfg.ready & !ctx_cfg.disabled) && likely(key != NULL) &&
-	    likely((klen = strlen(key)) - 1 < CMAP_MAX_KEY) && likely(buf || !size)) {
-		if (likely(ctx_cfg.mode == CTX_COPY)) {
-			const struct cmap_entry *e = cmap_find(ctx_self.map, key, klen);
-			if (likely(e != NULL))
-				return ctx_copy_out(e, buf, size);
-		}
-		ssize_t r = ctx_lookup(key, klen, buf, size);
-		if (r < 0)
-			errno = cmap_key_valid(key, klen) ? ENOENT : EINVAL;
-		return r;
-	}
-	if (!ctx_cfg.ready && api_ready() && key)
-		return ctxshim_get(key, buf, size);   /* first call, before our constructor */
-	errno = api_ready() ? EINVAL : ENOENT;
-	return -1;
-}
+/* ctxshim_get and ctxshim_get_key are in keys.c, with their caches. */
 
 CTX_EXPORT int ctxshim_unset(const char *key)
 {

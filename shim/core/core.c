@@ -21,6 +21,7 @@
 #include <string.h>
 
 __thread struct ctx_thread ctx_self CTX_TLS;
+_Atomic uint64_t ctx_epoch;
 
 static pthread_key_t exit_key;
 
@@ -40,6 +41,13 @@ static inline int self_lock(void)
 
 static inline void self_unlock(int held)
 {
+	/* The version moves after the new pointer is in place and before any
+	 * old map is released (callers release after this): a handler that
+	 * cached a pointer under the old version never sees it current again. */
+	ctx_self.cur = (void *)((uintptr_t)ctx_self.map | (uintptr_t)ctx_self.box);
+	atomic_signal_fence(memory_order_seq_cst);
+	ctx_self.ver++;
+	atomic_signal_fence(memory_order_seq_cst);
 	if (unlikely(held))
 		peek_unlock(&ctx_self);
 }
@@ -110,6 +118,7 @@ void ctx_core_init(struct cmap *initial)
 {
 	pthread_key_create(&exit_key, on_thread_exit);
 	ctx_pid_init();
+	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		ctx_self.map = initial;
 	} else {
@@ -117,6 +126,7 @@ void ctx_core_init(struct cmap *initial)
 		if (!ctx_self.box)
 			cmap_unref(initial);
 	}
+	self_unlock(held_);
 }
 
 /* The calling thread's box, made on first use (share/chain modes). */
@@ -449,8 +459,11 @@ static int write_op_in(enum op op, const char *key, size_t klen, const char *val
 		b->own = nm;
 	}
 	box_unlock(b);
-	if (r == 0)
+	if (r == 0) {
+		/* other threads may see this box: their versions cannot tell */
+		atomic_fetch_add_explicit(&ctx_epoch, 2, memory_order_acq_rel);
 		cmap_unref(old);
+	}
 	return r;
 }
 
@@ -491,6 +504,7 @@ void ctx_fork_child(struct cmap *snap)
 {
 	ctx_ids_fork_child();
 	ctx_view_fork_child();
+	ctx_keys_fork_child();
 	atomic_flag_clear(&ctx_self.peek);
 	if (ctx_cfg.mode == CTX_COPY) {
 		cmap_unref(snap);
@@ -501,4 +515,5 @@ void ctx_fork_child(struct cmap *snap)
 	ctx_self.box = box_new(snap, NULL);
 	if (!ctx_self.box)
 		cmap_unref(snap);
+	self_unlock(0);   /* a new box: a new version */
 }

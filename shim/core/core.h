@@ -32,6 +32,7 @@ enum ctx_mode { CTX_COPY = 0, CTX_SHARE = 1, CTX_CHAIN = 2 };
 /* Process-wide settings, fixed by ctx_init (config.c). */
 struct ctx_config {
 	int ready;       /* ctx_init has finished */
+	int fast;        /* ready, enabled and copy mode: the reads' one test */
 	int disabled;    /* CTXSHIM_DISABLE=1: every hook passes through */
 	int mode;        /* enum ctx_mode, from CTXSHIM_MODE */
 	int secure;      /* getauxval(AT_SECURE): no variable is trusted */
@@ -117,6 +118,30 @@ struct ctx_thread {
 	 * block for free(); else a handle of the process's mode. */
 	_Atomic unsigned ndefer;
 	uintptr_t defer[CTX_DEFER_MAX];
+	/* The context version: +1 after every change of map or box (after the
+	 * new pointer is stored, before the old one is released), so a reader
+	 * that saw version V and a pointer into the map of version V knows the
+	 * map is alive while the version is still V.  Only this thread writes
+	 * it; a signal handler reads it. */
+	uint64_t ver;
+	void *cur;              /* map or box, whichever the mode uses */
+	/* ctxshim_get_key's cache (keys.c), here to share one TLS base */
+	int kbusy;
+	struct ctx_kslot {
+		uint64_t tag;       /* (ver + ctx_epoch) << 16 | handle; 0: empty */
+		const char *val;    /* NULL: the key is unset */
+		size_t vlen;
+	} kslot[16];
+	/* ctxshim_get's cache (keys.c): by the key's address, names of at
+	 * most 15 characters, values of the thread's own map */
+	struct ctx_nslot {
+		uint32_t seq;       /* odd while being written */
+		const char *kp;     /* the key's address when filled */
+		uint64_t w[2], m[2];  /* its name and NUL, and their mask */
+		uint64_t stamp;     /* ver + ctx_epoch + 1 when read */
+		const char *val;
+		size_t vlen;
+	} nslot[8];
 };
 extern __thread struct ctx_thread ctx_self CTX_TLS;
 
@@ -176,6 +201,16 @@ static inline int ctx_global_reading(struct ctx_thread *t, uint64_t *epoch)
 		return 0;
 	*epoch = atomic_load_explicit(&t->gepoch, memory_order_acquire);
 	return 1;
+/* The process-wide half of the version: +1 before and +1 after every
+ * replacement of the process-wide layer (odd: one is under way) and, in
+ * share/chain modes, +2 after every write into a box (another thread's view
+ * may include it).  A cached rendering of a view
+ * is current while both ctx_self.ver and ctx_epoch are what they were
+ * when the view was read (read them before reading the view). */
+extern _Atomic uint64_t ctx_epoch;
+static inline uint64_t ctx_epoch_now(void)
+{
+	return atomic_load_explicit(&ctx_epoch, memory_order_acquire);
 }
 
 /* Set by a family that reads other threads' contexts (ctx_peek): from then
@@ -252,8 +287,9 @@ static inline int ctx_should_act(void)
 /* 1 when the calling thread's context is certainly empty (cheap). */
 static inline int ctx_is_empty(void)
 {
-	return (ctx_cfg.mode == CTX_COPY ? ctx_self.map == NULL : ctx_self.box == NULL) &&
-	       atomic_load_explicit(&ctx_global, memory_order_relaxed) == NULL;
+	/* cur, not the mode's own pointer: no load of the mode */
+	return ((uintptr_t)ctx_self.cur |
+		(uintptr_t)atomic_load_explicit(&ctx_global, memory_order_relaxed)) == 0;
 }
 
 /* What a child inherits now (never NULL unless out of memory). */
@@ -332,6 +368,11 @@ ssize_t ctx_baggage_size(void);
 /* In a forked child: make the forking thread's context private to this
  * process (SNAP, from ctx_snapshot before fork, is consumed). */
 void ctx_fork_child(struct cmap *snap);
+
+/* Interned key names for ctxshim_key (keys.c): the handle of KEY (LEN
+ * bytes), 0 with errno EINVAL (invalid) or ENOSPC (all 1024 handles in use). */
+uint32_t ctx_key_intern(const char *key, size_t len);
+void ctx_keys_fork_child(void);
 
 /* A fresh unique id: 32 lowercase hex digits and a NUL (ids.c). */
 void ctx_new_id(char out[33]);

@@ -293,10 +293,15 @@ static void global_replace(struct cmap *nm)
 	struct cmap *old = global_map();
 	struct retired *r = old ? malloc(sizeof *r) : NULL;
 	uint64_t e = atomic_load_explicit(&ctx_global_epoch, memory_order_relaxed);
-	/* Odd while it changes (log.h's prefix cache reads it as a version). */
+	/* Both epochs odd while the layer changes: the reclaimer's
+	 * (ctx_global_epoch) and the readers' caches' (ctx_epoch: a reader that
+	 * saw an odd epoch, or a different one after reading, does not cache
+	 * what it read). */
 	atomic_store_explicit(&ctx_global_epoch, e + 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ctx_epoch, 1, memory_order_acq_rel);
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&ctx_global, nm, memory_order_release);
+	atomic_fetch_add_explicit(&ctx_epoch, 1, memory_order_acq_rel);
 	atomic_store_explicit(&ctx_global_epoch, e + 2, memory_order_release);
 	if (r) {
 		r->m = old;

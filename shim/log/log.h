@@ -151,8 +151,10 @@ static inline void log_note_plain(int fd, char last)
 int log_has_context_boxed(void);
 static inline int log_has_context(void)
 {
-	if (likely(ctx_cfg.mode == CTX_COPY) || ctx_is_empty())
-		return !ctx_is_empty();
+	if (ctx_is_empty())
+		return 0;
+	if (likely(ctx_cfg.mode == CTX_COPY))
+		return 1;
 	return log_has_context_boxed();
 }
 
@@ -180,6 +182,7 @@ struct log_deco {
 	int viewed;
 	int gsec;               /* copy mode: a read of the global layer is open */
 	uint64_t gver;          /* the version of f.base (log_global); 0 unknown */
+	uint64_t ver, gen;      /* the context version the view was read under */
 	struct cmap *owned;     /* share/chain modes: the snapshot to release */
 	/* share/chain modes: where the snapshot is built without allocating */
 	char snap[2048] __attribute__((aligned(16)));
@@ -197,69 +200,40 @@ size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap);
 
 /* A thread usually logs many lines under one context, and a text prefix
  * without time, pid, tid or caller depends on nothing else: the last one
- * rendered is kept with a copy of the entries it came from and reused when
- * the context holds the same entries.  A map keeps its strings together
- * ("k\0v\0k\0v\0", map.h), so one compare of that range decides; comparing
- * contents, not pointers, stays right when a freed map's address comes
- * back.  busy keeps a signal handler's write away from a half-written one.
- * Inline: it is most of the cost of a decorated write(2). */
-#define LOG_PC_KEY 320
+ * rendered is kept, stamped with the context version it was rendered
+ * under (ctx_self.ver and ctx_epoch, core.h), and reused while both are
+ * unchanged: two loads and compares, no string compare.  busy keeps a
+ * signal handler's write away from a half-written one.  Inline: it is most
+ * of the cost of a decorated write(2). */
 #define LOG_PC_PRE 256
 
 struct log_pcache {
 	volatile int busy;
 	int valid, level;
-	uint64_t gver;             /* the global layer it was rendered over */
-	uint32_t n;
-	uint16_t keylen, prelen;
-	char key[LOG_PC_KEY];
+	uint64_t ver, gen;         /* the version it was rendered under */
+	uint16_t prelen;
 	char pre[LOG_PC_PRE];
 };
 extern __thread struct log_pcache log_pc CTX_TLS;
-
-/* The range of M's strings, or NULL when too long to cache. */
-static inline const char *log_pc_strings(const struct cmap *m, size_t *len)
-{
-	if (m->n == 0)
-		return NULL;
-	const struct cmap_entry *last = &m->e[m->n - 1];
-	const char *a = m->e[0].key, *z = last->val + last->vlen + 1;
-	if (z <= a || (size_t)(z - a) > LOG_PC_KEY)
-		return NULL;
-	*len = (size_t)(z - a);
-	return a;
-}
-
-static inline int log_pc_match(const struct cmap *m, uint64_t gver, int level)
-{
-	size_t len;
-	const char *s;
-	if (!log_pc.valid || !gver || log_pc.gver != gver || log_pc.level != level)
-		return 0;
-	if (!m)
-		return log_pc.n == 0;
-	return log_pc.n == m->n && (s = log_pc_strings(m, &len)) && len == log_pc.keylen &&
-	       __builtin_memcmp(s, log_pc.key, len) == 0;
-}
 
 static inline int log_pc_usable(void)
 {
 	return log_cfg.style == LF_TEXT && log_cfg.uses == 0;
 }
 
-/* The calling thread's prefix when the cache holds it (copy mode, text
- * style, nothing per-line in the template); (size_t)-1 when not: then
- * log_deco_prefix renders it and refills the cache. */
+/* The calling thread's prefix when the cache holds it (text style, nothing
+ * per-line in the template); (size_t)-1 when not: then log_deco_prefix
+ * renders it and refills the cache.  0 for an empty context. */
 static inline size_t log_cached_prefix(int level, char *out, size_t cap)
 {
-	const struct cmap *m = ctx_self.map, *g;
-	uint64_t gver = log_global(&g);
 	size_t n = (size_t)-1;
-	if (ctx_cfg.mode != CTX_COPY || (!m && !g) || !log_pc_usable() || log_pc.busy)
+	if (!log_pc_usable() || log_pc.busy)
 		return n;
 	log_pc.busy = 1;
 	atomic_signal_fence(memory_order_seq_cst);
-	if (log_pc_match(m, gver, level) && log_pc.prelen <= cap) {
+	if (log_pc.valid && log_pc.ver == ctx_self.ver &&
+	    log_pc.gen == atomic_load_explicit(&ctx_epoch, memory_order_relaxed) &&
+	    log_pc.level == level && log_pc.prelen <= cap) {
 		n = log_pc.prelen;
 		__builtin_memcpy(out, log_pc.pre, n);
 	}

@@ -212,6 +212,11 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 		return f;
 	d->viewed = 1;
 	memset(f, 0, sizeof *f);
+	/* the version first: a change after it makes the stamp older than
+	 * the view, which only costs a refill */
+	d->ver = ctx_self.ver;
+	d->gen = ctx_epoch_now();
+	atomic_signal_fence(memory_order_seq_cst);
 	if (ctx_cfg.mode == CTX_COPY) {
 		/* the thread's own map, over the process-wide layer: both
 		 * immutable, read in place; the layer kept from being freed
@@ -270,24 +275,19 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 __thread struct log_pcache log_pc CTX_TLS;
 #define pc log_pc
 
-static void pc_fill(const struct cmap *m, uint64_t gver, int level,
-		    const char *pre, size_t len)
+static void pc_fill(const struct log_deco *d, const char *pre, size_t len)
 {
-	size_t klen = 0;
-	const char *s = m ? log_pc_strings(m, &klen) : "";
 	pc.valid = 0;
-	if (!s || len > LOG_PC_PRE || !gver)
+	/* an odd epoch: the process-wide layer was being replaced meanwhile */
+	if (len > LOG_PC_PRE || (d->gen & 1))
 		return;
-	for (uint32_t i = 0; m && i < m->n; i++)
-		if (m->e[i].tomb)
-			return;
-	memcpy(pc.key, s, klen);
+	atomic_signal_fence(memory_order_seq_cst);
 	memcpy(pc.pre, pre, len);
-	pc.keylen = (uint16_t)klen;
 	pc.prelen = (uint16_t)len;
-	pc.n = m ? m->n : 0;
-	pc.gver = gver;
-	pc.level = level;
+	pc.ver = d->ver;
+	pc.gen = d->gen;
+	pc.level = d->level;
+	atomic_signal_fence(memory_order_seq_cst);
 	pc.valid = 1;
 }
 
@@ -301,12 +301,13 @@ size_t log_deco_prefix(struct log_deco *d, char *out, size_t cap)
 	pc.busy = 1;
 	atomic_signal_fence(memory_order_seq_cst);
 	size_t n;
-	if (log_pc_match(f->ctx, d->gver, d->level) && pc.prelen <= cap) {
+	if (pc.valid && pc.ver == d->ver && pc.gen == d->gen && pc.level == d->level &&
+	    pc.prelen <= cap) {
 		n = pc.prelen;
 		memcpy(out, pc.pre, n);
 	} else {
 		n = lt_prefix(&log_cfg.tpl, log_cfg.style, f, out, cap);
-		pc_fill(f->ctx, d->gver, d->level, out, n);
+		pc_fill(d, out, n);
 	}
 	atomic_signal_fence(memory_order_seq_cst);
 	pc.busy = 0;

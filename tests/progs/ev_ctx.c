@@ -13,6 +13,7 @@
  * event_get_assignment, bufferevent_getcb); then the loop thread's context.
  */
 #include <ctxshim.h>
+#include "keycheck.h"
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,7 +34,7 @@ static struct event_base *base;
 static void say(const char *what, const char *reg)
 {
 	char cur[80], line[256];
-	if (ctxshim_get("request_id", cur, sizeof cur) < 0)
+	if (kc_get("request_id", cur, sizeof cur) < 0)
 		strcpy(cur, "-");
 	int n = snprintf(line, sizeof line, "%s reg=%s ctx=%s\n", what, reg, cur);
 	if (write(1, line, (size_t)n) < 0)

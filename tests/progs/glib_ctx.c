@@ -14,6 +14,7 @@
  * function and completion callback; then the loop thread's own context.
  */
 #include <ctxshim.h>
+#include "keycheck.h"
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib.h>
@@ -30,7 +31,7 @@ static GMutex out_lock;
 static void say(const char *what, const char *reg)
 {
 	char cur[80], line[256];
-	if (ctxshim_get("request_id", cur, sizeof cur) < 0)
+	if (kc_get("request_id", cur, sizeof cur) < 0)
 		strcpy(cur, "-");
 	int n = snprintf(line, sizeof line, "%s reg=%s ctx=%s\n", what, reg, cur);
 	if (write(1, line, (size_t)n) < 0)

@@ -12,6 +12,7 @@
  *                     read from the context after the head went out.
  */
 #include <ctxshim.h>
+#include "keycheck.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +35,7 @@ struct client {
 
 static void get(const char *k, char *out, size_t cap)
 {
-	if (ctxshim_get(k, out, cap) < 0)
+	if (kc_get(k, out, cap) < 0)
 		snprintf(out, cap, "-");
 }
 

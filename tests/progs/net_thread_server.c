@@ -5,6 +5,7 @@
  * Usage: net_thread_server PORT [CONNECTIONS] (exits after that many).
  */
 #include <ctxshim.h>
+#include "keycheck.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,7 +32,7 @@ static void *serve(void *arg)
 		size_t used = (size_t)(end + 4 - in);
 		memmove(in, in + used, len - used);
 		len -= used;
-		if (ctxshim_get("request_id", id, sizeof id) < 0)
+		if (kc_get("request_id", id, sizeof id) < 0)
 			strcpy(id, "-");
 		char body[300];
 		int bn = snprintf(body, sizeof body, "request_id=%s\n", id);

@@ -13,6 +13,7 @@
  *    within a job: each job runs in the request that started it.
  */
 #include <ctxshim.h>
+#include "keycheck.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static const char *own[4] = { "own-0", "own-1", "own-2", "own-3" };
 static void say(const char *what, const char *reg)
 {
 	char cur[80], line[256];
-	if (ctxshim_get("request_id", cur, sizeof cur) < 0)
+	if (kc_get("request_id", cur, sizeof cur) < 0)
 		strcpy(cur, "-");
 	int n = snprintf(line, sizeof line, "%s reg=%s ctx=%s\n", what, reg, cur);
 	if (write(1, line, (size_t)n) < 0)

@@ -12,6 +12,7 @@
  * pair, uv_close callbacks; and the loop thread's own context after uv_run.
  */
 #include <ctxshim.h>
+#include "keycheck.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ static const char *req[4] = { "req-0", "req-1", "req-2", "req-3" };
 static void say(const char *what, const char *reg)
 {
 	char cur[80], line[256];
-	if (ctxshim_get("request_id", cur, sizeof cur) < 0)
+	if (kc_get("request_id", cur, sizeof cur) < 0)
 		strcpy(cur, "-");
 	int n = snprintf(line, sizeof line, "%s reg=%s ctx=%s\n", what, reg, cur);
 	if (write(1, line, (size_t)n) < 0)
