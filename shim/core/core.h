@@ -201,6 +201,8 @@ static inline int ctx_global_reading(struct ctx_thread *t, uint64_t *epoch)
 		return 0;
 	*epoch = atomic_load_explicit(&t->gepoch, memory_order_acquire);
 	return 1;
+}
+
 /* The process-wide half of the version: +1 before and +1 after every
  * replacement of the process-wide layer (odd: one is under way) and, in
  * share/chain modes, +2 after every write into a box (another thread's view

@@ -128,9 +128,21 @@ static ssize_t lookup_fill(uint32_t key, const struct kname *kn, char *buf, size
 	uint64_t v = ctx_self.ver;
 	atomic_signal_fence(memory_order_seq_cst);
 	const struct cmap_entry *e = cmap_find(ctx_self.map, kn->name, kn->klen);
-	if (!e)
-		e = cmap_find(atomic_load_explicit(&ctx_global, memory_order_acquire),
-			      kn->name, kn->klen);
+	if (!e) {
+		/* The process-wide layer's value is copied inside a read the
+		 * reclaimer sees, and never remembered: a replaced layer is
+		 * freed once no open read can hold it (core_view.c). */
+		ssize_t r = -1;
+		const struct cmap_entry *ge = cmap_find(ctx_global_enter(), kn->name, kn->klen);
+		if (ge)
+			r = ctx_copy_out(ge, buf, size);
+		ctx_global_leave();
+		if (ge) {
+			if (fill)
+				ctx_self.kbusy = 0;
+			return r;
+		}
+	}
 	atomic_thread_fence(memory_order_acquire);
 	/* an epoch that moved: the layer was replaced while we read it;
 	 * answer, but do not remember */

@@ -14,7 +14,7 @@
  *     through ctx_waiting();
  *   - a sleep: nanosleep, clock_nanosleep, usleep, sleep;
  *   - a signal wait: pause, sigsuspend, sigwait, sigwaitinfo, sigtimedwait;
- *   - a blocking wait for a child: wait, waitpid, wait4, waitid (not with
+ *   - a blocking wait for a child: wait, waitpid, wait3, wait4, waitid (not with
  *     WNOHANG: SIGCHLD handlers reap that way, and starting a thread from
  *     a signal handler is not safe);
  *   - a forked child also just before it changes its uid (setuid, seteuid,
@@ -137,6 +137,15 @@ CTX_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 	if (!(options & WNOHANG))
 		LAZY();
 	return REAL(waitpid)(pid, status, options);
+}
+
+/* dash waits for its commands with wait3, which glibc implements without
+ * going through wait4. */
+CTX_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	if (!(options & WNOHANG))
+		LAZY();
+	return REAL(wait3)(status, options, ru);
 }
 
 CTX_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)

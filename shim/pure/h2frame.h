@@ -18,8 +18,8 @@
  * where the shim's caps are reached (H2_CONT_MAX CONTINUATION frames, a
  * header block larger than the caller's buffer).
  */
-#ifndef CTXSHIM_H2FRAME_H
-#define CTXSHIM_H2FRAME_H
+#ifndef CTX_H2FRAME_H
+#define CTX_H2FRAME_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -31,8 +31,8 @@
  *                    stops there.
  * sizeof(struct hpack_dec) is about 100 KiB with these values.
  */
-#ifndef CTXSHIM_HPACK_H
-#define CTXSHIM_HPACK_H
+#ifndef CTX_HPACK_H
+#define CTX_HPACK_H
 
 #include <stddef.h>
 #include <stdint.h>
