@@ -226,4 +226,20 @@ ssize_t net_out(int fd, struct net_conn *c, const struct net_call *call);
  * when it could not be (the caller must then not write program bytes). */
 int net_flush(int fd);
 
+/* TLS (net_tls.c): a connection whose plaintext the program reads and writes
+ * through a TLS library, keyed by the library's object, not by an fd.  Its
+ * struct net_conn is one of its own, outside the fd table; these feed it to
+ * the same reader and writer as a socket's. */
+/* With C locked: BUF[0,N) the program read from C. */
+void net_rx(struct net_conn *c, const void *buf, size_t n);
+/* Without the lock: where a line is to be added to the program's bytes
+ * BUF[0,N) about to be written on C (the line in LINE, *LEN bytes, at most
+ * NET_INJ_MAX), or SIZE_MAX for none. */
+size_t net_tx_plan(struct net_conn *c, const void *buf, size_t n, char *line, size_t *len);
+/* Without the lock: TAKEN of the program bytes BUF[0,N) went out, and when
+ * INJ_AT is not SIZE_MAX (then TAKEN == INJ_AT) the LEN-byte line planned
+ * there after them. */
+void net_tx_done(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at,
+		 size_t len);
+
 #endif

@@ -1,0 +1,378 @@
+/*
+ * net_tls.c: HTTPS.  The plaintext a server reads and writes through
+ * OpenSSL 3 (libssl.so.3) goes to the same HTTP reader and writer as a
+ * plaintext socket's (net_read.c, net_http.c): ids from the header or
+ * generated, each request's context, the echo.
+ *
+ * A TLS connection is keyed by its SSL object (servers with memory or custom
+ * BIOs have no fd), in a table of records each holding a struct net_conn of
+ * its own, outside the fd table.  When the SSL sits on an accepted socket
+ * the shim watches, the record starts from that socket's context (conn_id,
+ * peer); the ciphertext read and written on the socket itself stops being
+ * parsed at its first byte (a TLS record is never an HTTP message).
+ *
+ * libssl is never linked: its functions are found in the loaded library on
+ * first use (REAL_LIB: dlopen RTLD_NOLOAD + dlsym on its own handle, which
+ * also finds a libssl that Python's _ssl module loaded RTLD_LOCAL).  Without
+ * CTXSHIM_HTTP every hook is the real call after two branches.
+ *
+ * Adding a line to what SSL_write sends.  OpenSSL wants a write that failed
+ * with SSL_ERROR_WANT_WRITE (or _READ) retried with the same buffer, unless
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER.  So one program call becomes a
+ * sequence of real writes, each from a buffer that stays put until it
+ * completes:
+ *   - the program's bytes up to where a line goes plus the line, copied into
+ *     the record's own buffer (at most TLS_COPY_MAX + NET_INJ_MAX bytes);
+ *     a longer prefix is written from the program's buffer first and the
+ *     line then goes alone;
+ *   - everything else straight from the program's buffer.
+ * When a real write fails, the program gets that failure (it retries, as it
+ * must); the record remembers where the sequence stands, and the retry
+ * resumes it with the very buffer and length the failed real write had.
+ * The program is told it wrote its own count: the whole call, or with
+ * SSL_MODE_ENABLE_PARTIAL_WRITE what a real write took of its bytes.
+ */
+#include "net.h"
+
+#include "hooks.h"
+#include "ptrtab.h"
+
+#include <openssl/ssl.h>
+#define HOOKS_LIB_ssl ~, 1
+#define HOOKS_LIB_DEFINE
+#include "hooks_lib.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE SIZE_MAX
+#define TLS_COPY_MAX 4096   /* program bytes copied in front of an added line */
+
+/* Where a program's write stands after a real write asked for a retry. */
+enum { W_NONE, W_COPY, W_PROG };
+
+struct tls_conn {
+	struct net_conn c;          /* first: 64-aligned */
+	struct ptrtab_node node;    /* key: the SSL */
+	int watched;                /* a server connection: followed */
+	int wstage;                 /* W_*: a real write to resume */
+	size_t wdone;               /* program bytes of the call written */
+	size_t wlen;                /* W_PROG: the length that real write had */
+	size_t winj, wline;         /* W_COPY: program bytes and line in wbuf */
+	size_t woff, wbuf_len;      /* W_COPY: bytes of wbuf taken, and in it */
+	char *wbuf;                 /* TLS_COPY_MAX + NET_INJ_MAX, on first use */
+};
+
+static struct ptrtab conns = PTRTAB_INIT;
+
+/* Calls libssl makes to its own public functions (SSL_read_early_data to
+ * SSL_read_ex...) are its business: only the program's outermost call is
+ * followed. */
+static __thread int tls_in CTX_TLS;
+
+/* Functions the shim calls but does not interpose, found like REAL_LIB's. */
+static int (*real_get_fd)(const SSL *);
+static int (*real_is_server)(const SSL *);
+
+#define SSL_REAL(name) REAL_LIB(name, hooks_libs_ssl)
+
+static int act(void)
+{
+	return likely(!tls_in) && net_cfg.http && ctx_should_act();
+}
+
+/* ---- the records ---------------------------------------------------------- */
+
+static struct tls_conn *rec_of(const struct ptrtab_node *n)
+{
+	return n ? (struct tls_conn *)((char *)n - offsetof(struct tls_conn, node)) : NULL;
+}
+
+static void rec_free(struct tls_conn *t)
+{
+	struct net_conn *c = &t->c;
+	ctx_release(c->ctx);
+	ctx_release(c->base);
+	if (c->h) {
+		free(c->h->q);
+		if (c->h->ring != c->h->inline_ring)
+			free(c->h->ring);
+		free(c->h);
+	}
+	free(t->wbuf);
+	free(t);
+}
+
+/* The context a server connection starts from: the socket's when the shim
+ * watches it, else one of its own with a conn_id (never the calling
+ * thread's, which may be another request's). */
+static ctxshim_ctx_t *conn_base(const SSL *s, uint64_t *opened)
+{
+	int fd = real_get_fd ? real_get_fd(s) : -1;
+	struct net_conn *sc = fd >= 0 ? net_slot(fd) : NULL;
+	ctxshim_ctx_t *b = NULL;
+	*opened = net_now_ns();
+	if (sc) {
+		net_lock(sc);
+		if (atomic_load(&sc->kind) == NET_IN && sc->base) {
+			b = ctx_ref(sc->base);
+			*opened = sc->opened_ns;
+		}
+		net_unlock(sc);
+	}
+	if (!b) {
+		char id[33];
+		ctx_new_id(id);
+		struct cmap_entry e = net_entry("conn_id", id, 16);
+		b = ctx_derive(NULL, &e, 1);
+	}
+	return b;
+}
+
+/* S's record, made on first use; NULL without memory. */
+static struct tls_conn *rec_get(const SSL *s)
+{
+	struct tls_conn *t = rec_of(ptrtab_get(&conns, s));
+	if (t)
+		return t;
+	if (!real_get_fd) {
+		real_get_fd = (int (*)(const SSL *))hooks_lib_sym(hooks_libs_ssl, "SSL_get_fd");
+		real_is_server = (int (*)(const SSL *))hooks_lib_sym(hooks_libs_ssl, "SSL_is_server");
+	}
+	t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
+	if (!t)
+		return NULL;
+	memset(t, 0, sizeof *t);
+	t->node.key = s;
+	/* Clients (propagation over TLS) are not followed yet: their record
+	 * only says so. */
+	t->watched = real_is_server && real_is_server(s) == 1;
+	if (t->watched) {
+		uint64_t opened;
+		t->c.base = conn_base(s, &opened);
+		t->c.opened_ns = opened;
+		if (!t->c.base)
+			t->watched = 0;
+		else
+			atomic_store(&t->c.kind, NET_IN);
+	}
+	struct ptrtab_node *old = NULL;
+	if (ptrtab_put(&conns, &t->node, &old) < 0) {
+		rec_free(t);
+		return NULL;
+	}
+	if (old)      /* an SSL freed unseen, its address reused */
+		rec_free(rec_of(old));
+	return t;
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+/* The program read N bytes (N may be 0: a failed read) into BUF from S. */
+static void after_read(const SSL *s, const void *buf, size_t n)
+{
+	ctx_self.in_hook++;
+	struct tls_conn *t = rec_get(s);
+	if (t && t->watched) {
+		net_lock(&t->c);
+		net_rx(&t->c, buf, n);
+		net_enter(&t->c);
+		net_unlock(&t->c);
+	}
+	ctx_self.in_hook--;
+}
+
+CTX_EXPORT int SSL_read(SSL *s, void *buf, int num)
+{
+	if (!act())
+		return SSL_REAL(SSL_read)(s, buf, num);
+	tls_in++;
+	int r = SSL_REAL(SSL_read)(s, buf, num);
+	tls_in--;
+	KEEP_ERRNO;
+	after_read(s, buf, r > 0 ? (size_t)r : 0);
+	RESTORE_ERRNO;
+	return r;
+}
+
+CTX_EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *got)
+{
+	if (!act())
+		return SSL_REAL(SSL_read_ex)(s, buf, num, got);
+	size_t mine = 0;
+	tls_in++;
+	int r = SSL_REAL(SSL_read_ex)(s, buf, num, got ? got : &mine);
+	tls_in--;
+	KEEP_ERRNO;
+	after_read(s, buf, r == 1 ? (got ? *got : mine) : 0);
+	RESTORE_ERRNO;
+	return r;
+}
+
+/* Peeked bytes are read again later: never parsed here. */
+CTX_EXPORT int SSL_peek(SSL *s, void *buf, int num)
+{
+	return SSL_REAL(SSL_peek)(s, buf, num);
+}
+
+CTX_EXPORT int SSL_peek_ex(SSL *s, void *buf, size_t num, size_t *got)
+{
+	return SSL_REAL(SSL_peek_ex)(s, buf, num, got);
+}
+
+CTX_EXPORT void SSL_free(SSL *s)
+{
+	/* Taken out before the real free: the address may be reused at once. */
+	if (s && net_cfg.http && !tls_in) {
+		struct tls_conn *t = rec_of(ptrtab_take(&conns, s));
+		if (t) {
+			KEEP_ERRNO;
+			ctx_self.in_hook++;
+			rec_free(t);
+			ctx_self.in_hook--;
+			RESTORE_ERRNO;
+		}
+	}
+	tls_in++;
+	SSL_REAL(SSL_free)(s);
+	tls_in--;
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+/* One real write of P[0,LEN) with the program's flavour of the call:
+ * returns the real result (> 0: success), *W the bytes taken. */
+static int tls_write_once(SSL *s, const void *p, size_t len, int ex, size_t *w)
+{
+	int r;
+	tls_in++;
+	if (ex) {
+		*w = 0;
+		r = SSL_REAL(SSL_write_ex)(s, p, len, w);
+	} else {
+		r = SSL_REAL(SSL_write)(s, p, (int)len);
+		*w = r > 0 ? (size_t)r : 0;
+	}
+	tls_in--;
+	return r;
+}
+
+/* The program writes BUF[0,N) on T's S (N > 0).  Returns the result to give
+ * it, with *TOTAL its bytes written. */
+static int tls_out(struct tls_conn *t, SSL *s, const char *buf, size_t n, int ex, size_t *total)
+{
+	struct net_conn *c = &t->c;
+	char line[NET_INJ_MAX];
+	size_t done = 0, w, ll;
+	int r;
+	if (t->wstage) {
+		if (n < t->wdone + (t->wstage == W_PROG ? t->wlen : 0)) {
+			/* Not the retry OpenSSL asked for: the stream is no longer
+			 * what the scanner saw; stop following it. */
+			t->wstage = W_NONE;
+			net_lock(c);
+			net_abandon(c);
+			net_unlock(c);
+			r = tls_write_once(s, buf, n, ex, total);
+			return r;
+		}
+		done = t->wdone;
+	}
+	for (;;) {
+		if (t->wstage == W_COPY) {
+			r = tls_write_once(s, t->wbuf + t->woff, t->wbuf_len - t->woff, ex, &w);
+			if (r <= 0)
+				return r;
+			t->woff += w;
+			if (t->woff < t->wbuf_len)
+				continue;     /* partial-write mode: the rest is a new write */
+			t->wstage = W_NONE;
+			KEEP_ERRNO;
+			net_tx_done(c, buf + done, n - done, t->winj, t->winj, t->wline);
+			RESTORE_ERRNO;
+			done += t->winj;
+		} else if (t->wstage == W_PROG) {
+			r = tls_write_once(s, buf + done, t->wlen, ex, &w);
+			if (r <= 0)
+				return r;
+			t->wstage = W_NONE;
+			KEEP_ERRNO;
+			net_tx_done(c, buf + done, w, w, NONE, 0);
+			RESTORE_ERRNO;
+			done += w;
+			if (w < t->wlen) {
+				/* Partial-write mode: an honest short count. */
+				*total = done;
+				return r;
+			}
+		}
+		t->wdone = done;
+		if (done == n) {
+			*total = n;
+			return 1;
+		}
+		/* Plan what follows: a line at INJ, or none. */
+		KEEP_ERRNO;
+		size_t inj = net_tx_plan(c, buf + done, n - done, line, &ll);
+		if (inj != NONE && inj <= TLS_COPY_MAX && !t->wbuf)
+			t->wbuf = malloc(TLS_COPY_MAX + NET_INJ_MAX);
+		RESTORE_ERRNO;
+		if (inj == NONE) {
+			t->wstage = W_PROG;
+			t->wlen = n - done;
+		} else if (inj > TLS_COPY_MAX || !t->wbuf) {
+			/* A long prefix: from the program's buffer, then the line
+			 * alone (the next plan finds it at 0). */
+			t->wstage = W_PROG;
+			t->wlen = inj;
+		} else {
+			memcpy(t->wbuf, buf + done, inj);
+			memcpy(t->wbuf + inj, line, ll);
+			t->winj = inj;
+			t->wline = ll;
+			t->woff = 0;
+			t->wbuf_len = inj + ll;
+			t->wstage = W_COPY;
+		}
+	}
+}
+
+static int do_write(SSL *s, const void *buf, size_t n, int ex, size_t *total)
+{
+	ctx_self.in_hook++;
+	struct tls_conn *t = rec_get(s);
+	ctx_self.in_hook--;
+	if (!t || !t->watched || !n || !buf)
+		return tls_write_once(s, buf, n, ex, total);
+	int r = tls_out(t, s, buf, n, ex, total);
+	KEEP_ERRNO;
+	ctx_self.in_hook++;
+	net_lock(&t->c);
+	net_enter(&t->c);
+	net_unlock(&t->c);
+	ctx_self.in_hook--;
+	RESTORE_ERRNO;
+	return r;
+}
+
+CTX_EXPORT int SSL_write(SSL *s, const void *buf, int num)
+{
+	if (!act() || num <= 0)
+		return SSL_REAL(SSL_write)(s, buf, num);
+	size_t total;
+	int r = do_write(s, buf, (size_t)num, 0, &total);
+	return r > 0 ? (int)total : r;
+}
+
+CTX_EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
+{
+	if (!act() || !num)
+		return SSL_REAL(SSL_write_ex)(s, buf, num, written);
+	size_t total = 0;
+	int r = do_write(s, buf, num, 1, &total);
+	if (written)
+		*written = r > 0 ? total : 0;
+	return r;
+}
