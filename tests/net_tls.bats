@@ -7,6 +7,8 @@ load common
 
 load net_helpers
 
+TLSC=$BATS_TEST_DIRNAME/net_tls_clients.py
+
 # A self-signed certificate and key in $W.
 make_cert() {
 	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
@@ -95,4 +97,70 @@ gets() {
 	sleep 0.2
 	assert_equal "$(logged_id "$W/ng/logs/access.log" 'GET /index.html?one')" tls-abc
 	assert_equal "$(logged_id "$W/ng/logs/access.log" 'GET /index.html?two')" "$id"
+}
+
+@test "nginx TLS: 8 keep-alive clients x 40 requests: echoed id = logged id, 0 mix-ups" {
+	start_nginx_tls CTXSHIM_HTTP_ECHO=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	NET_TLS=1 timeout 90 $PY "$CLIENTS" keepalive "$NGPORT" /index.html 8 40 >"$W/clients"
+	run wc -l <"$W/clients"
+	assert_output 320
+	sleep 0.3
+	run $PY "$CLIENTS" checklog "$W/clients" "$W/ng/logs/access.log"
+	assert_success
+	assert_output '320 requests, 320 logged lines checked, 0 mix-ups'
+}
+
+@test "nginx TLS: a 1 MiB body arrives byte-identical with its id, twice on one connection" {
+	start_nginx_tls CTXSHIM_HTTP_ECHO=1
+	curl -ks -m 20 -D "$W/h1" -o "$W/b1" -H 'X-Request-ID: big1' "https://127.0.0.1:$NGPORT/big.bin" \
+		--next -ks -D "$W/h2" -o "$W/b2" -H 'X-Request-ID: big2' "https://127.0.0.1:$NGPORT/big.bin"
+	cmp "$W/b1" "$W/ng/html/big.bin"
+	cmp "$W/b2" "$W/ng/html/big.bin"
+	assert_equal "$(echoed <"$W/h1")" big1
+	assert_equal "$(echoed <"$W/h2")" big2
+}
+
+@test "nginx TLS: a slow reader of pipelined 8 MB responses (write retries) gets every byte and each id" {
+	start_nginx_tls CTXSHIM_HTTP_ECHO=1
+	run timeout 100 $PY "$TLSC" pipeline "$NGPORT" /huge.bin "$W/ng/html/huge.bin" 3
+	assert_success
+	assert_line 'response 0: HTTP/1.1 200 OK ids=[b'"'"'p0'"'"'] body intact'
+	assert_line 'response 2: HTTP/1.1 200 OK ids=[b'"'"'p2'"'"'] body intact'
+}
+
+@test "nginx TLS: without CTXSHIM_HTTP nothing is added and nothing is logged with ids" {
+	start_nginx_tls CTXSHIM_CONN=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	run gets -H 'X-Request-ID: plain' "https://127.0.0.1:$NGPORT/index.html?off"
+	assert_success
+	assert_line hi
+	refute_line --partial 'X-Request-ID'
+	sleep 0.2
+	run grep -c 'request_id=' "$W/ng/logs/access.log"
+	assert_output 0
+}
+
+# ---- python3 ------------------------------------------------------------------
+
+@test "python http.server over TLS (SSL_read_ex/SSL_write_ex): ids logged and echoed" {
+	start_py_tls CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG=stderr
+	run gets -H 'X-Request-ID: py-tls' "https://127.0.0.1:$PYPORT/index.html?one"
+	assert_success
+	assert_line hello
+	assert_equal "$(echo "$output" | echoed)" py-tls
+	id=$(gets "https://127.0.0.1:$PYPORT/index.html?two" | echoed)
+	[[ $id =~ ^[0-9a-f]{32}$ ]]
+	sleep 0.2
+	assert_equal "$(logged_id "$W/py.err" 'GET /index.html?one')" py-tls
+	assert_equal "$(logged_id "$W/py.err" 'GET /index.html?two')" "$id"
+}
+
+@test "a TLS connection carrying bytes that are not HTTP passes byte-identical" {
+	make_cert
+	port=$(free_port)
+	bg env CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM" timeout 60 \
+		$PY "$TLSC" echoserver "$port" "$W/cert.pem" "$W/key.pem"
+	wait_port "$port"
+	run timeout 30 $PY "$TLSC" rawecho "$port"
+	assert_success
+	assert_output --partial identical
 }
