@@ -236,9 +236,9 @@ void net_rx(struct net_conn *c, const void *buf, size_t n);
  * BUF[0,N) about to be written on C (the line in LINE, *LEN bytes, at most
  * NET_INJ_MAX), or SIZE_MAX for none. */
 size_t net_tx_plan(struct net_conn *c, const void *buf, size_t n, char *line, size_t *len);
-/* Without the lock: TAKEN of the program bytes BUF[0,N) went out, and when
- * INJ_AT is not SIZE_MAX (then TAKEN == INJ_AT) the LEN-byte line planned
- * there after them. */
+/* Without the lock, with the recursion guard up: TAKEN of the program bytes
+ * BUF[0,N) went out, and when INJ_AT is not SIZE_MAX (then TAKEN == INJ_AT)
+ * the LEN-byte line planned there after them. */
 void net_tx_done(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at,
 		 size_t len);
 

@@ -569,52 +569,34 @@ ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
 	return w;
 }
 
-/* ---- TLS: the plaintext written through a TLS library (net_tls.c) ------ */
-
+/* ---- TLS: plaintext written through a TLS library (net_tls.c) ----------- */
 size_t net_tx_plan(struct net_conn *c, const void *buf, size_t n, char *line, size_t *len)
 {
 	struct net_call k = { .how = NET_WRITE, .buf = buf, .n = n };
 	struct prog p;
 	struct plan pl;
-	int may_add;
-	if (!prog_of(&k, &p))
-		return NONE;
-	pl.inj_at = NONE;
-	pl.stop_at = p.total;
-	pl.whole = 0;
-	pl.nev = 0;
+	int may_add = 0;   /* pl.inj_at: no line until the walk finds one */
+	pl.inj_at = NONE, pl.stop_at = n, pl.whole = 0, pl.nev = 0;
 	net_lock(c);
-	struct net_http *h = following(c, &k, &may_add);
-	/* pend_len is never set here: net_tls.c writes a line whole. */
-	if (h && may_add && !h->pend_len) {
+	struct net_http *h = prog_of(&k, &p) ? following(c, &k, &may_add) : NULL;
+	if (h && may_add && !h->pend_len) {     /* never pending: net_tls.c writes a line whole */
 		http_tx_copy(&pl.after, &h->tx);
 		walk(c, &pl.after, &p, p.total, &pl, 0, 0);
 	}
 	net_unlock(c);
-	if (pl.inj_at != NONE) {
-		memcpy(line, pl.inj, pl.inj_len);
-		*len = pl.inj_len;
-	}
+	if (pl.inj_at != NONE)
+		memcpy(line, pl.inj, *len = pl.inj_len);
 	return pl.inj_at;
 }
 
-void net_tx_done(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at,
-		 size_t len)
+void net_tx_done(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at, size_t len)
 {
-	/* All N bytes, not only those taken: at a line added at TAKEN, the
-	 * walk must see the blank line after it to report the head's end. */
 	struct net_call k = { .how = NET_WRITE, .buf = buf, .n = n };
-	struct prog p;
+	struct prog p;     /* all N bytes: the blank line after a line added at TAKEN is seen */
 	struct plan pl;
-	if (!prog_of(&k, &p))
-		return;
-	pl.inj_at = inj_at;
-	pl.inj_len = len;
-	pl.whole = 0;       /* the commit walks the bytes again */
-	pl.nev = 0;
-	ctx_self.in_hook++;
-	commit(c, atomic_load(&c->gen), &p, taken, &pl, inj_at != NONE, len);
-	ctx_self.in_hook--;
+	pl.inj_at = inj_at, pl.inj_len = len, pl.whole = 0, pl.nev = 0;
+	if (prog_of(&k, &p))
+		commit(c, atomic_load(&c->gen), &p, taken, &pl, inj_at != NONE, len);
 }
 
 /* ---- the write hooks' entry points (io.h) -------------------------------- */

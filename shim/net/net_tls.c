@@ -290,7 +290,9 @@ static int tls_out(struct tls_conn *t, SSL *s, const char *buf, size_t n, int ex
 				continue;     /* partial-write mode: the rest is a new write */
 			t->wstage = W_NONE;
 			KEEP_ERRNO;
+			ctx_self.in_hook++;
 			net_tx_done(c, buf + done, n - done, t->winj, t->winj, t->wline);
+			ctx_self.in_hook--;
 			RESTORE_ERRNO;
 			done += t->winj;
 		} else if (t->wstage == W_PROG) {
@@ -299,7 +301,9 @@ static int tls_out(struct tls_conn *t, SSL *s, const char *buf, size_t n, int ex
 				return r;
 			t->wstage = W_NONE;
 			KEEP_ERRNO;
+			ctx_self.in_hook++;
 			net_tx_done(c, buf + done, w, w, NONE, 0);
+			ctx_self.in_hook--;
 			RESTORE_ERRNO;
 			done += w;
 			if (w < t->wlen) {
