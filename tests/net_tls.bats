@@ -200,3 +200,29 @@ bio_check() {
 	start_bio partial
 	bio_check
 }
+
+# ---- clients: propagation over TLS ---------------------------------------------
+
+@test "curl over TLS under ctxrun --propagate reaches nginx (TLS) with the id" {
+	start_nginx_tls CTXSHIM_HTTP_ECHO=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	run "$CTXRUN" -s request_id=tls-prop --propagate -- curl -ks -m 10 -D- -o /dev/null \
+		"https://127.0.0.1:$NGPORT/index.html?prop"
+	assert_success
+	assert_equal "$(echo "$output" | echoed)" tls-prop
+	sleep 0.2
+	assert_equal "$(logged_id "$W/ng/logs/access.log" 'GET /index.html?prop')" tls-prop
+	# Without propagation the same curl sends none: nginx makes one up.
+	id=$("$CTXRUN" -s request_id=tls-prop -- curl -ks -m 10 -D- -o /dev/null \
+		"https://127.0.0.1:$NGPORT/index.html" | echoed)
+	[[ $id =~ ^[0-9a-f]{32}$ ]]
+}
+
+@test "python urllib over TLS under ctxrun --propagate sends the id" {
+	start_nginx_tls CTXSHIM_HTTP_ECHO=1
+	run "$CTXRUN" -s request_id=py-prop --propagate -- $PY -c "
+import ssl, urllib.request
+r = urllib.request.urlopen('https://127.0.0.1:$NGPORT/index.html', context=ssl._create_unverified_context(), timeout=10)
+print(r.headers['X-Request-ID'])"
+	assert_success
+	assert_output py-prop
+}

@@ -78,9 +78,11 @@ static int (*real_is_server)(const SSL *);
 
 #define SSL_REAL(name) REAL_LIB(name, hooks_libs_ssl)
 
+/* Servers are followed with CTXSHIM_HTTP, clients with
+ * CTXSHIM_HTTP_PROPAGATE; without either, nothing of TLS is touched. */
 static int act(void)
 {
-	return likely(!tls_in) && net_cfg.http && ctx_should_act();
+	return likely(!tls_in) && (net_cfg.http || net_cfg.propagate) && ctx_should_act();
 }
 
 /* ---- the records ---------------------------------------------------------- */
@@ -146,17 +148,19 @@ static struct tls_conn *rec_get(const SSL *s)
 		return NULL;
 	memset(t, 0, sizeof *t);
 	t->node.key = s;
-	/* Clients (propagation over TLS) are not followed yet: their record
-	 * only says so. */
-	t->watched = real_is_server && real_is_server(s) == 1;
-	if (t->watched) {
+	int server = real_is_server && real_is_server(s) == 1;
+	if (server && net_cfg.http) {
 		uint64_t opened;
 		t->c.base = conn_base(s, &opened);
 		t->c.opened_ns = opened;
-		if (!t->c.base)
-			t->watched = 0;
-		else
+		t->watched = t->c.base != NULL;
+		if (t->watched)
 			atomic_store(&t->c.kind, NET_IN);
+	} else if (!server && net_cfg.propagate) {
+		/* A client: its requests get the writing thread's id; what it
+		 * reads, and the thread's context, are left alone. */
+		t->watched = 1;
+		atomic_store(&t->c.kind, NET_OUT);
 	}
 	struct ptrtab_node *old = NULL;
 	if (ptrtab_put(&conns, &t->node, &old) < 0) {
@@ -175,7 +179,7 @@ static void after_read(const SSL *s, const void *buf, size_t n)
 {
 	ctx_self.in_hook++;
 	struct tls_conn *t = rec_get(s);
-	if (t && t->watched) {
+	if (t && t->watched && atomic_load(&t->c.kind) == NET_IN) {
 		net_lock(&t->c);
 		net_rx(&t->c, buf, n);
 		net_enter(&t->c);
@@ -225,7 +229,7 @@ CTX_EXPORT int SSL_peek_ex(SSL *s, void *buf, size_t num, size_t *got)
 CTX_EXPORT void SSL_free(SSL *s)
 {
 	/* Taken out before the real free: the address may be reused at once. */
-	if (s && net_cfg.http && !tls_in) {
+	if (s && (net_cfg.http || net_cfg.propagate) && !tls_in) {
 		struct tls_conn *t = rec_of(ptrtab_take(&conns, s));
 		if (t) {
 			KEEP_ERRNO;
@@ -351,6 +355,8 @@ static int do_write(SSL *s, const void *buf, size_t n, int ex, size_t *total)
 	if (!t || !t->watched || !n || !buf)
 		return tls_write_once(s, buf, n, ex, total);
 	int r = tls_out(t, s, buf, n, ex, total);
+	if (atomic_load(&t->c.kind) != NET_IN)
+		return r;
 	KEEP_ERRNO;
 	ctx_self.in_hook++;
 	net_lock(&t->c);
