@@ -121,6 +121,11 @@ static ctxshim_ctx_t *conn_base(const SSL *s, uint64_t *opened)
 		if (atomic_load(&sc->kind) == NET_IN && sc->base) {
 			b = ctx_ref(sc->base);
 			*opened = sc->opened_ns;
+			/* The socket's own bytes are the TLS stream: never parsed
+			 * or added to, also when kTLS makes them plaintext (the
+			 * kernel encrypting what libssl writes with write or
+			 * sendfile), so nothing is added twice. */
+			sc->rx_pass = sc->tx_pass = 1;
 		}
 		net_unlock(sc);
 	}
@@ -224,6 +229,29 @@ CTX_EXPORT int SSL_peek(SSL *s, void *buf, int num)
 CTX_EXPORT int SSL_peek_ex(SSL *s, void *buf, size_t num, size_t *got)
 {
 	return SSL_REAL(SSL_peek_ex)(s, buf, num, got);
+}
+
+/* kTLS: the file's bytes go from the kernel, unseen; the scanner would
+ * lose its place in the output, so it stops following it (no more echo on
+ * this connection; the requests read still get their contexts). */
+CTX_EXPORT ossl_ssize_t SSL_sendfile(SSL *s, int fd, off_t off, size_t size, int flags)
+{
+	if (act()) {
+		KEEP_ERRNO;
+		ctx_self.in_hook++;
+		struct tls_conn *t = rec_get(s);
+		if (t && t->watched) {
+			net_lock(&t->c);
+			t->c.tx_pass = 1;
+			net_unlock(&t->c);
+		}
+		ctx_self.in_hook--;
+		RESTORE_ERRNO;
+	}
+	tls_in++;
+	ossl_ssize_t r = SSL_REAL(SSL_sendfile)(s, fd, off, size, flags);
+	tls_in--;
+	return r;
 }
 
 CTX_EXPORT void SSL_free(SSL *s)
