@@ -226,3 +226,26 @@ print(r.headers['X-Request-ID'])"
 	assert_success
 	assert_output py-prop
 }
+
+# ---- ctxctl conns -----------------------------------------------------------------
+
+@test "ctxctl PID conns lists an in-flight TLS request once, with its id and path" {
+	export CTXSHIM_CONTROL_DIR=$W/ctl
+	mkdir -m 700 "$CTXSHIM_CONTROL_DIR"
+	start_py_tls CTXSHIM_HTTP_ECHO=1 CTXSHIM_CONTROL=1
+	head -c 30000000 /dev/zero >"$W/www/big.bin"
+	pid=$(pgrep -f -n "$W/srv.py")
+	curl -ks -m 60 --limit-rate 100k -H 'X-Request-ID: tls-slow-1' -o /dev/null \
+		"https://127.0.0.1:$PYPORT/big.bin" &
+	PIDS="$PIDS $!"
+	for i in $(seq 100); do
+		"$ROOT/scripts/ctxctl" --json "$pid" conns >"$W/conns" 2>/dev/null &&
+			grep -q tls-slow-1 "$W/conns" && break
+		sleep 0.1
+	done
+	run jq -r '.conns[].requests[] | select(.request_id == "tls-slow-1") | .path' "$W/conns"
+	assert_output /big.bin
+	# One entry for the connection (the socket under it is not listed again).
+	run jq '.conns | length' "$W/conns"
+	assert_output 1
+}

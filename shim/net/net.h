@@ -230,6 +230,9 @@ int net_flush(int fd);
  * through a TLS library, keyed by the library's object, not by an fd.  Its
  * struct net_conn is one of its own, outside the fd table; these feed it to
  * the same reader and writer as a socket's. */
+/* Like net_each_inbound, for the TLS server connections (FD: the socket
+ * under the SSL, or -1). */
+void net_tls_each(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg);
 /* With C locked: BUF[0,N) the program read from C. */
 void net_rx(struct net_conn *c, const void *buf, size_t n);
 /* Without the lock: where a line is to be added to the program's bytes

@@ -56,7 +56,8 @@ enum { W_NONE, W_COPY, W_PROG };
 struct tls_conn {
 	struct net_conn c;          /* first: 64-aligned */
 	struct ptrtab_node node;    /* key: the SSL */
-	int watched;                /* a server connection: followed */
+	int watched;                /* followed (server: NET_IN, client: NET_OUT) */
+	int fd;                     /* the socket under it, or -1 */
 	int wstage;                 /* W_*: a real write to resume */
 	size_t wdone;               /* program bytes of the call written */
 	size_t wlen;                /* W_PROG: the length that real write had */
@@ -110,9 +111,10 @@ static void rec_free(struct tls_conn *t)
 /* The context a server connection starts from: the socket's when the shim
  * watches it, else one of its own with a conn_id (never the calling
  * thread's, which may be another request's). */
-static ctxshim_ctx_t *conn_base(const SSL *s, uint64_t *opened)
+static ctxshim_ctx_t *conn_base(const SSL *s, uint64_t *opened, int *fdp)
 {
 	int fd = real_get_fd ? real_get_fd(s) : -1;
+	*fdp = fd;
 	struct net_conn *sc = fd >= 0 ? net_slot(fd) : NULL;
 	ctxshim_ctx_t *b = NULL;
 	*opened = net_now_ns();
@@ -153,10 +155,11 @@ static struct tls_conn *rec_get(const SSL *s)
 		return NULL;
 	memset(t, 0, sizeof *t);
 	t->node.key = s;
+	t->fd = -1;
 	int server = real_is_server && real_is_server(s) == 1;
 	if (server && net_cfg.http) {
 		uint64_t opened;
-		t->c.base = conn_base(s, &opened);
+		t->c.base = conn_base(s, &opened, &t->fd);
 		t->c.opened_ns = opened;
 		t->watched = t->c.base != NULL;
 		if (t->watched)
@@ -175,6 +178,32 @@ static struct tls_conn *rec_get(const SSL *s)
 	if (old)      /* an SSL freed unseen, its address reused */
 		rec_free(rec_of(old));
 	return t;
+}
+
+struct each {
+	void (*fn)(int fd, struct net_conn *c, void *arg);
+	void *arg;
+};
+
+static void each_one(struct ptrtab_node *n, void *arg)
+{
+	struct each *e = arg;
+	struct tls_conn *t = rec_of(n);
+	if (atomic_load_explicit(&t->c.kind, memory_order_relaxed) != NET_IN)
+		return;
+	net_lock(&t->c);
+	e->fn(t->fd, &t->c, e->arg);
+	net_unlock(&t->c);
+}
+
+void net_tls_each(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg)
+{
+	struct each e = { fn, arg };
+	/* A record leaves the table before it is freed (SSL_free): none goes
+	 * while the table is held. */
+	ptrtab_lock_all(&conns);
+	ptrtab_each_locked(&conns, each_one, &e);
+	ptrtab_unlock_all(&conns);
 }
 
 /* ---- reading -------------------------------------------------------------- */
