@@ -249,3 +249,46 @@ print(r.headers['X-Request-ID'])"
 	run jq '.conns | length' "$W/conns"
 	assert_output 1
 }
+
+# ---- lighttpd with mod_openssl ----------------------------------------------------
+
+@test "lighttpd with mod_openssl: ids echoed over HTTP/1.1, never logged wrong; HTTP/2 (ALPN h2) is left alone" {
+	make_cert
+	mkdir -p "$W/lt/www" "$W/lt/logs"
+	echo hello >"$W/lt/www/index.html"
+	cat "$W/cert.pem" "$W/key.pem" >"$W/lt/both.pem"
+	port=$(free_port)
+	cat >"$W/lt/lt.conf" <<-EOF
+		server.document-root = "$W/lt/www"
+		server.bind = "127.0.0.1"
+		server.port = $port
+		server.modules = ("mod_openssl", "mod_accesslog")
+		ssl.engine = "enable"
+		ssl.pemfile = "$W/lt/both.pem"
+		accesslog.filename = "$W/lt/logs/access.log"
+		server.errorlog = "$W/lt/logs/error.log"
+	EOF
+	bg env CTXSHIM_HTTP_ECHO=1 "CTXSHIM_LOG=file:$W/lt/logs/*.log" LD_PRELOAD="$SHIM" \
+		timeout 60 lighttpd -D -f "$W/lt/lt.conf"
+	wait_port "$port"
+	run gets --http1.1 -H 'X-Request-ID: lt-1' "https://127.0.0.1:$port/index.html?one"
+	assert_line hello
+	assert_equal "$(echo "$output" | echoed)" lt-1
+	id=$(gets --http1.1 "https://127.0.0.1:$port/index.html?two" | echoed)
+	[[ $id =~ ^[0-9a-f]{32}$ ]]
+	run gets --http2 -H 'X-Request-ID: lt-h2' "https://127.0.0.1:$port/index.html?h2"
+	assert_line 'HTTP/2 200 '
+	assert_line hello
+	refute_output --partial lt-h2
+	# lighttpd writes its access log in batches (about once a second), under
+	# whatever context is current then: a line carries its own request's id
+	# or none, never another's.  Wait (bounded) for the lines.
+	for i in $(seq 100); do
+		[ "$(grep -c 'GET /index.html' "$W/lt/logs/access.log" 2>/dev/null)" -ge 3 ] && break
+		sleep 0.1
+	done
+	for q in one:lt-1 two:$id h2:; do
+		got=$(logged_id "$W/lt/logs/access.log" "GET /index.html?${q%%:*} ")
+		[ -z "$got" ] || [ "$got" = "${q#*:}" ]
+	done
+}
