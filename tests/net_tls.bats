@@ -292,3 +292,43 @@ print(r.headers['X-Request-ID'])"
 		[ -z "$got" ] || [ "$got" = "${q#*:}" ]
 	done
 }
+
+# ---- asyncio: memory BIOs (SSLObject), no fd under the SSL -------------------------
+
+@test "python asyncio TLS server (SSLObject, memory BIOs): ids echoed on each keep-alive request, never logged wrong" {
+	make_cert
+	port=$(free_port)
+	cat >"$W/aio.py" <<-EOF
+		import asyncio, ssl, sys
+		async def handle(r, w):
+		    while True:
+		        head = await r.readuntil(b"\r\n\r\n")
+		        line = head.split(b"\r\n")[0].decode()
+		        print("served", line, file=sys.stderr, flush=True)
+		        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+		        await w.drain()
+		async def main():
+		    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+		    ctx.load_cert_chain("$W/cert.pem", "$W/key.pem")
+		    s = await asyncio.start_server(handle, "127.0.0.1", $port, ssl=ctx)
+		    await s.serve_forever()
+		asyncio.run(main())
+	EOF
+	bg env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG=stderr LD_PRELOAD="$SHIM" timeout 60 $PY "$W/aio.py" 2>"$W/aio.err"
+	wait_port "$port"
+	run curl -ksi -m 10 -H 'X-Request-ID: aio-1' "https://127.0.0.1:$port/a" \
+		--next -ksi "https://127.0.0.1:$port/b"
+	assert_success
+	ids=($(echo "$output" | echoed))
+	assert_equal "${#ids[@]}" 2
+	assert_equal "${ids[0]}" aio-1
+	[[ ${ids[1]} =~ ^[0-9a-f]{32}$ ]]
+	# The SSL has no fd: the socket under it is a connection of its own, and
+	# when the loop reads it again before the handler logs, the line has the
+	# socket's context (no request entries): its own id or none, never another.
+	sleep 0.2
+	for q in a:aio-1 b:${ids[1]}; do
+		got=$(logged_id "$W/aio.err" "served GET /${q%%:*} ")
+		[ -z "$got" ] || [ "$got" = "${q#*:}" ]
+	done
+}
