@@ -32,10 +32,7 @@
  * The program is told it wrote its own count: the whole call, or with
  * SSL_MODE_ENABLE_PARTIAL_WRITE what a real write took of its bytes.
  */
-#include "net.h"
-
-#include "hooks.h"
-#include "ptrtab.h"
+#include "net_tls.h"
 
 #include <openssl/ssl.h>
 #define HOOKS_LIB_ssl ~, 1
@@ -47,31 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NONE SIZE_MAX
-#define TLS_COPY_MAX 4096   /* program bytes copied in front of an added line */
-
-/* Where a program's write stands after a real write asked for a retry. */
-enum { W_NONE, W_COPY, W_PROG };
-
-struct tls_conn {
-	struct net_conn c;          /* first: 64-aligned */
-	struct ptrtab_node node;    /* key: the SSL */
-	int watched;                /* followed (server: NET_IN, client: NET_OUT) */
-	int fd;                     /* the socket under it, or -1 */
-	int wstage;                 /* W_*: a real write to resume */
-	size_t wdone;               /* program bytes of the call written */
-	size_t wlen;                /* W_PROG: the length that real write had */
-	size_t winj, wline;         /* W_COPY: program bytes and line in wbuf */
-	size_t woff, wbuf_len;      /* W_COPY: bytes of wbuf taken, and in it */
-	char *wbuf;                 /* TLS_COPY_MAX + NET_INJ_MAX, on first use */
-};
-
 static struct ptrtab conns = PTRTAB_INIT;
 
 /* Calls libssl makes to its own public functions (SSL_read_early_data to
  * SSL_read_ex...) are its business: only the program's outermost call is
  * followed. */
-static __thread int tls_in CTX_TLS;
+__thread int net_tls_in CTX_TLS;
 
 /* Functions the shim calls but does not interpose, found like REAL_LIB's. */
 static int (*real_get_fd)(const SSL *);
@@ -81,9 +59,9 @@ static int (*real_is_server)(const SSL *);
 
 /* Servers are followed with CTXSHIM_HTTP, clients with
  * CTXSHIM_HTTP_PROPAGATE; without either, nothing of TLS is touched. */
-static int act(void)
+int net_tls_act(void)
 {
-	return likely(!tls_in) && (net_cfg.http || net_cfg.propagate) && ctx_should_act();
+	return likely(!net_tls_in) && (net_cfg.http || net_cfg.propagate) && ctx_should_act();
 }
 
 /* ---- the records ---------------------------------------------------------- */
@@ -111,10 +89,8 @@ static void rec_free(struct tls_conn *t)
 /* The context a server connection starts from: the socket's when the shim
  * watches it, else one of its own with a conn_id (never the calling
  * thread's, which may be another request's). */
-static ctxshim_ctx_t *conn_base(const SSL *s, uint64_t *opened, int *fdp)
+static ctxshim_ctx_t *conn_base(int fd, uint64_t *opened)
 {
-	int fd = real_get_fd ? real_get_fd(s) : -1;
-	*fdp = fd;
 	struct net_conn *sc = fd >= 0 ? net_slot(fd) : NULL;
 	ctxshim_ctx_t *b = NULL;
 	*opened = net_now_ns();
@@ -140,31 +116,27 @@ static ctxshim_ctx_t *conn_base(const SSL *s, uint64_t *opened, int *fdp)
 	return b;
 }
 
-/* S's record, made on first use; NULL without memory. */
-static struct tls_conn *rec_get(const SSL *s)
+struct tls_conn *net_tls_find(const void *key)
 {
-	struct tls_conn *t = rec_of(ptrtab_get(&conns, s));
-	if (t)
-		return t;
-	if (!real_get_fd) {
-		real_get_fd = (int (*)(const SSL *))hooks_lib_sym(hooks_libs_ssl, "SSL_get_fd");
-		real_is_server = (int (*)(const SSL *))hooks_lib_sym(hooks_libs_ssl, "SSL_is_server");
-	}
-	t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
+	return rec_of(ptrtab_get(&conns, key));
+}
+
+struct tls_conn *net_tls_make(const void *key, int fd, int server)
+{
+	struct tls_conn *t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
 	if (!t)
 		return NULL;
 	memset(t, 0, sizeof *t);
-	t->node.key = s;
-	t->fd = -1;
-	int server = real_is_server && real_is_server(s) == 1;
-	if (server && net_cfg.http) {
+	t->node.key = key;
+	t->fd = fd;
+	if (server == 1 && net_cfg.http) {
 		uint64_t opened;
-		t->c.base = conn_base(s, &opened, &t->fd);
+		t->c.base = conn_base(fd, &opened);
 		t->c.opened_ns = opened;
 		t->watched = t->c.base != NULL;
 		if (t->watched)
 			atomic_store(&t->c.kind, NET_IN);
-	} else if (!server && net_cfg.propagate) {
+	} else if (server == 0 && net_cfg.propagate) {
 		/* A client: its requests get the writing thread's id; what it
 		 * reads, and the thread's context, are left alone. */
 		t->watched = 1;
@@ -175,9 +147,37 @@ static struct tls_conn *rec_get(const SSL *s)
 		rec_free(t);
 		return NULL;
 	}
-	if (old)      /* an SSL freed unseen, its address reused */
+	if (old)      /* an object freed unseen, its address reused */
 		rec_free(rec_of(old));
 	return t;
+}
+
+void net_tls_forget(const void *key)
+{
+	/* Taken out before the library frees it: the address may be reused
+	 * at once. */
+	struct tls_conn *t = rec_of(ptrtab_take(&conns, key));
+	if (t) {
+		KEEP_ERRNO;
+		ctx_self.in_hook++;
+		rec_free(t);
+		ctx_self.in_hook--;
+		RESTORE_ERRNO;
+	}
+}
+
+/* S's record, made on first use; NULL without memory. */
+static struct tls_conn *rec_get(const SSL *s)
+{
+	struct tls_conn *t = net_tls_find(s);
+	if (t)
+		return t;
+	if (!real_get_fd) {
+		real_get_fd = (int (*)(const SSL *))hooks_lib_sym(hooks_libs_ssl, "SSL_get_fd");
+		real_is_server = (int (*)(const SSL *))hooks_lib_sym(hooks_libs_ssl, "SSL_is_server");
+	}
+	int fd = real_get_fd ? real_get_fd(s) : -1;
+	return net_tls_make(s, fd, real_is_server ? real_is_server(s) == 1 : -1);
 }
 
 struct each {
@@ -208,27 +208,47 @@ void net_tls_each(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg)
 
 /* ---- reading -------------------------------------------------------------- */
 
+void net_tls_read(struct tls_conn *t, const void *buf, size_t n)
+{
+	if (t && t->watched && atomic_load(&t->c.kind) == NET_IN) {
+		ctx_self.in_hook++;
+		net_lock(&t->c);
+		net_rx(&t->c, buf, n);
+		net_enter(&t->c);
+		net_unlock(&t->c);
+		ctx_self.in_hook--;
+	}
+}
+
+void net_tls_enter(struct tls_conn *t)
+{
+	if (atomic_load(&t->c.kind) != NET_IN)
+		return;
+	KEEP_ERRNO;
+	ctx_self.in_hook++;
+	net_lock(&t->c);
+	net_enter(&t->c);
+	net_unlock(&t->c);
+	ctx_self.in_hook--;
+	RESTORE_ERRNO;
+}
+
 /* The program read N bytes (N may be 0: a failed read) into BUF from S. */
 static void after_read(const SSL *s, const void *buf, size_t n)
 {
 	ctx_self.in_hook++;
 	struct tls_conn *t = rec_get(s);
-	if (t && t->watched && atomic_load(&t->c.kind) == NET_IN) {
-		net_lock(&t->c);
-		net_rx(&t->c, buf, n);
-		net_enter(&t->c);
-		net_unlock(&t->c);
-	}
 	ctx_self.in_hook--;
+	net_tls_read(t, buf, n);
 }
 
 CTX_EXPORT int SSL_read(SSL *s, void *buf, int num)
 {
-	if (!act())
+	if (!net_tls_act())
 		return SSL_REAL(SSL_read)(s, buf, num);
-	tls_in++;
+	net_tls_in++;
 	int r = SSL_REAL(SSL_read)(s, buf, num);
-	tls_in--;
+	net_tls_in--;
 	KEEP_ERRNO;
 	after_read(s, buf, r > 0 ? (size_t)r : 0);
 	RESTORE_ERRNO;
@@ -237,12 +257,12 @@ CTX_EXPORT int SSL_read(SSL *s, void *buf, int num)
 
 CTX_EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *got)
 {
-	if (!act())
+	if (!net_tls_act())
 		return SSL_REAL(SSL_read_ex)(s, buf, num, got);
 	size_t mine = 0;
-	tls_in++;
+	net_tls_in++;
 	int r = SSL_REAL(SSL_read_ex)(s, buf, num, got ? got : &mine);
-	tls_in--;
+	net_tls_in--;
 	KEEP_ERRNO;
 	after_read(s, buf, r == 1 ? (got ? *got : mine) : 0);
 	RESTORE_ERRNO;
@@ -265,7 +285,7 @@ CTX_EXPORT int SSL_peek_ex(SSL *s, void *buf, size_t num, size_t *got)
  * this connection; the requests read still get their contexts). */
 CTX_EXPORT ossl_ssize_t SSL_sendfile(SSL *s, int fd, off_t off, size_t size, int flags)
 {
-	if (act()) {
+	if (net_tls_act()) {
 		KEEP_ERRNO;
 		ctx_self.in_hook++;
 		struct tls_conn *t = rec_get(s);
@@ -277,28 +297,19 @@ CTX_EXPORT ossl_ssize_t SSL_sendfile(SSL *s, int fd, off_t off, size_t size, int
 		ctx_self.in_hook--;
 		RESTORE_ERRNO;
 	}
-	tls_in++;
+	net_tls_in++;
 	ossl_ssize_t r = SSL_REAL(SSL_sendfile)(s, fd, off, size, flags);
-	tls_in--;
+	net_tls_in--;
 	return r;
 }
 
 CTX_EXPORT void SSL_free(SSL *s)
 {
-	/* Taken out before the real free: the address may be reused at once. */
-	if (s && (net_cfg.http || net_cfg.propagate) && !tls_in) {
-		struct tls_conn *t = rec_of(ptrtab_take(&conns, s));
-		if (t) {
-			KEEP_ERRNO;
-			ctx_self.in_hook++;
-			rec_free(t);
-			ctx_self.in_hook--;
-			RESTORE_ERRNO;
-		}
-	}
-	tls_in++;
+	if (s && (net_cfg.http || net_cfg.propagate) && !net_tls_in)
+		net_tls_forget(s);
+	net_tls_in++;
 	SSL_REAL(SSL_free)(s);
-	tls_in--;
+	net_tls_in--;
 }
 
 /* ---- writing -------------------------------------------------------------- */
@@ -308,7 +319,7 @@ CTX_EXPORT void SSL_free(SSL *s)
 static int tls_write_once(SSL *s, const void *p, size_t len, int ex, size_t *w)
 {
 	int r;
-	tls_in++;
+	net_tls_in++;
 	if (ex) {
 		*w = 0;
 		r = SSL_REAL(SSL_write_ex)(s, p, len, w);
@@ -316,7 +327,7 @@ static int tls_write_once(SSL *s, const void *p, size_t len, int ex, size_t *w)
 		r = SSL_REAL(SSL_write)(s, p, (int)len);
 		*w = r > 0 ? (size_t)r : 0;
 	}
-	tls_in--;
+	net_tls_in--;
 	return r;
 }
 
@@ -412,21 +423,13 @@ static int do_write(SSL *s, const void *buf, size_t n, int ex, size_t *total)
 	if (!t || !t->watched || !n || !buf)
 		return tls_write_once(s, buf, n, ex, total);
 	int r = tls_out(t, s, buf, n, ex, total);
-	if (atomic_load(&t->c.kind) != NET_IN)
-		return r;
-	KEEP_ERRNO;
-	ctx_self.in_hook++;
-	net_lock(&t->c);
-	net_enter(&t->c);
-	net_unlock(&t->c);
-	ctx_self.in_hook--;
-	RESTORE_ERRNO;
+	net_tls_enter(t);
 	return r;
 }
 
 CTX_EXPORT int SSL_write(SSL *s, const void *buf, int num)
 {
-	if (!act() || num <= 0)
+	if (!net_tls_act() || num <= 0)
 		return SSL_REAL(SSL_write)(s, buf, num);
 	size_t total;
 	int r = do_write(s, buf, (size_t)num, 0, &total);
@@ -435,7 +438,7 @@ CTX_EXPORT int SSL_write(SSL *s, const void *buf, int num)
 
 CTX_EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
 {
-	if (!act() || !num)
+	if (!net_tls_act() || !num)
 		return SSL_REAL(SSL_write_ex)(s, buf, num, written);
 	size_t total = 0;
 	int r = do_write(s, buf, num, 1, &total);
