@@ -332,3 +332,36 @@ print(r.headers['X-Request-ID'])"
 		[ -z "$got" ] || [ "$got" = "${q#*:}" ]
 	done
 }
+
+# ---- GnuTLS ---------------------------------------------------------------------
+
+@test "gnutls-serv --http (GnuTLS): given and generated ids echoed; the request it read and its page intact" {
+	make_cert
+	port=$(free_port)
+	bg env CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM" timeout 60 gnutls-serv --http -p "$port" \
+		--x509certfile "$W/cert.pem" --x509keyfile "$W/key.pem" >"$W/gs.out" 2>&1
+	wait_port "$port"
+	curl -ks -m 10 -D "$W/h1" -o "$W/b1" -H 'X-Request-ID: gt-1' "https://127.0.0.1:$port/"
+	assert_equal "$(echoed <"$W/h1")" gt-1
+	run grep -c -i '^x-request-id' "$W/h1"
+	assert_output 1
+	# The page shows the request head the server read: as curl sent it.
+	run bash -c "tr -d '\r' <'$W/b1' | sed -n '/Your HTTP header was/,/PRE>/p'"
+	assert_line 'X-Request-ID: gt-1'
+	assert_line 'Accept: */*'
+	run tail -c 30 "$W/b1"
+	assert_output --partial '</BODY></HTML>'
+	id=$(curl -ks -m 10 -D- -o /dev/null "https://127.0.0.1:$port/" | echoed)
+	[[ $id =~ ^[0-9a-f]{32}$ ]]
+}
+
+@test "gnutls-serv without CTXSHIM_HTTP: nothing added" {
+	make_cert
+	port=$(free_port)
+	bg env CTXSHIM_CONN=1 LD_PRELOAD="$SHIM" timeout 60 gnutls-serv --http -p "$port" \
+		--x509certfile "$W/cert.pem" --x509keyfile "$W/key.pem" >"$W/gs.out" 2>&1
+	wait_port "$port"
+	run curl -ks -m 10 -D- -o /dev/null -H 'X-Request-ID: gt-off' "https://127.0.0.1:$port/"
+	assert_line --partial 'HTTP/1.0 200 OK'
+	refute_output --partial 'X-Request-ID'
+}

@@ -83,6 +83,7 @@ static void rec_free(struct tls_conn *t)
 		free(c->h);
 	}
 	free(t->wbuf);
+	free(t->pbuf);
 	free(t);
 }
 

@@ -31,6 +31,8 @@ struct tls_conn {
 	size_t winj, wline;         /* W_COPY: program bytes and line in wbuf */
 	size_t woff, wbuf_len;      /* W_COPY: bytes of wbuf taken, and in it */
 	char *wbuf;                 /* TLS_COPY_MAX + NET_INJ_MAX, on first use */
+	char *pbuf;                 /* GnuTLS: the program's bytes in wbuf */
+	size_t plen;
 };
 
 /* Calls a TLS library makes to its own public functions are its business:
