@@ -365,3 +365,23 @@ print(r.headers['X-Request-ID'])"
 	assert_line --partial 'HTTP/1.0 200 OK'
 	refute_output --partial 'X-Request-ID'
 }
+
+@test "valgrind: a TLS server under the shim with echo leaks nothing, touches nothing invalid" {
+	make_cert
+	port=$(free_port)
+	bg env CTXSHIM_HTTP_ECHO=1 LD_PRELOAD="$SHIM" timeout 120 \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
+		"$T/tls_bio_server" "$port" "$W/cert.pem" "$W/key.pem" 20000 full 4 2>"$W/vg"
+	wait_port "$port"    # connection 1 of 4
+	for c in 1 2 3; do
+		curl -ks -m 60 -o /dev/null -D- -H "X-Request-ID: vg-$c" "https://127.0.0.1:$port/a" \
+			--next -ks -m 60 -o /dev/null -D- "https://127.0.0.1:$port/b" >>"$W/heads"
+	done
+	run grep -c -i '^x-request-id' "$W/heads"
+	assert_output 6
+	pid=${PIDS##* }
+	timeout 60 tail --pid="$pid" -f /dev/null
+	wait "$pid"
+	run cat "$W/vg"
+	assert_output ''
+}

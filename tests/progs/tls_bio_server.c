@@ -6,9 +6,9 @@
  * retries with the same buffer, as OpenSSL requires.  Knows nothing of the
  * shim.
  *
- *   tls_bio_server PORT CERT KEY BODY_BYTES [partial]
+ *   tls_bio_server PORT CERT KEY BODY_BYTES [partial|full [CONNS]]
  *
- * Serves one connection at a time; every request head gets one SSL_write of
+ * Serves one connection at a time (CONNS of them, then exits; 0: forever); every request head gets one SSL_write of
  * a response head and BODY_BYTES of pattern (byte i is (i * 7 + i / 251) &
  * 255).  With "partial", SSL_MODE_ENABLE_PARTIAL_WRITE is on and the rest of
  * a short write is written from where it stopped.  Exits 1 when OpenSSL
@@ -139,6 +139,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (argc > 5 && !strcmp(argv[5], "partial"))
 		SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	long conns = argc > 6 ? atol(argv[6]) : 0;
 
 	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
@@ -146,7 +147,7 @@ int main(int argc, char **argv)
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 8) < 0)
 		return 1;
-	for (;;) {
+	for (long k = 0; !conns || k < conns; k++) {
 		fd = accept(ls, NULL, NULL);
 		if (fd < 0)
 			continue;
@@ -162,4 +163,8 @@ int main(int argc, char **argv)
 		if (r < 0)
 			return 1;
 	}
+	close(ls);
+	SSL_CTX_free(ctx);
+	free(resp);
+	return 0;
 }
