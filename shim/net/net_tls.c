@@ -122,8 +122,39 @@ struct tls_conn *net_tls_find(const void *key)
 	return rec_of(ptrtab_get(&conns, key));
 }
 
+/* fork: no shard lock held by another thread goes into the child, and a
+ * record another thread had locked is free there. */
+static void fork_prepare(void)
+{
+	ptrtab_lock_all(&conns);
+}
+
+static void fork_parent(void)
+{
+	ptrtab_unlock_all(&conns);
+}
+
+static void unlock_rec(struct ptrtab_node *n, void *arg)
+{
+	(void)arg;
+	atomic_store(&rec_of(n)->c.lock, 0);
+}
+
+static void fork_child(void)
+{
+	ptrtab_each_locked(&conns, unlock_rec, NULL);
+	ptrtab_unlock_all(&conns);
+}
+
+static void arm_fork(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 struct tls_conn *net_tls_make(const void *key, int fd, int server)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, arm_fork);
 	struct tls_conn *t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
 	if (!t)
 		return NULL;
