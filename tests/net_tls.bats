@@ -45,7 +45,7 @@ start_nginx_tls() {
 		    ssl_certificate $W/cert.pem;
 		    ssl_certificate_key $W/key.pem;
 		    root $d/html;
-		    location /echo { proxy_pass http://127.0.0.1:${UPPORT:-9}/; }
+		    location /echo/ { proxy_pass ${NGUP:-http}://127.0.0.1:${UPPORT:-9}/; }
 		  }
 		}
 	EOF
@@ -384,4 +384,20 @@ print(r.headers['X-Request-ID'])"
 	wait "$pid"
 	run cat "$W/vg"
 	assert_output ''
+}
+
+@test "chain: curl -> nginx (TLS, echo, propagate) -> python http.server (TLS) keeps one id end to end" {
+	start_py_tls CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG=stderr
+	UPPORT=$PYPORT
+	# nginx proxies /echo/ to https://127.0.0.1:$UPPORT/ (its own client TLS).
+	NGUP=https start_nginx_tls CTXSHIM_HTTP_ECHO=1 CTXSHIM_HTTP_PROPAGATE=1
+	run gets -H 'X-Request-ID: chain-tls-1' "https://127.0.0.1:$NGPORT/echo/index.html"
+	assert_success
+	assert_line hello
+	assert_equal "$(echo "$output" | echoed)" chain-tls-1
+	id=$(gets "https://127.0.0.1:$NGPORT/echo/index.html?two" | echoed)
+	[[ $id =~ ^[0-9a-f]{32}$ ]]
+	sleep 0.2
+	assert_equal "$(logged_id "$W/py.err" 'GET /index.html ')" chain-tls-1
+	assert_equal "$(logged_id "$W/py.err" 'GET /index.html?two ')" "$id"
 }
