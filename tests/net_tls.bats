@@ -401,3 +401,13 @@ print(r.headers['X-Request-ID'])"
 	assert_equal "$(logged_id "$W/py.err" 'GET /index.html ')" chain-tls-1
 	assert_equal "$(logged_id "$W/py.err" 'GET /index.html?two ')" "$id"
 }
+
+@test "nginx TLS: hostile ids are replaced, as over plaintext, and the server keeps serving" {
+	start_nginx_tls CTXSHIM_HTTP_ECHO=1 "CTXSHIM_LOG=file:$W/ng/logs/*.log"
+	NET_TLS=1 run timeout 60 $PY "$CLIENTS" hostile "$NGPORT" /index.html
+	assert_success
+	sleep 0.2
+	# The only ids in the log: fresh ones and the good one sent last.
+	run bash -c "grep -o '^\[request_id=[^] ]*' '$W/ng/logs/access.log' | sort -u | grep -Ev '^.request_id=([0-9a-f]{32}|fine-1)\$'"
+	assert_output ''
+}
