@@ -150,24 +150,6 @@ static void put_conn(struct jbuf *b, const struct conn_seen *s, uint64_t now)
 	jb_raw(b, "}", 1);
 }
 
-/* A TLS connection on a watched socket shares the socket's context: the
- * socket (entries [0, PLAIN), never with requests of its own then) is listed
- * once, as the TLS connection. */
-static void drop_tls_sockets(struct gather *g, size_t plain)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < g->n; i++) {
-		int dup = 0;
-		for (size_t j = plain; i < plain && j < g->n && !dup; j++)
-			dup = g->v[j].fd == g->v[i].fd && g->v[j].base == g->v[i].base && !g->v[i].nreq;
-		if (dup)
-			ctx_release(g->v[i].base);
-		else
-			g->v[k++] = g->v[i];
-	}
-	g->n = k;
-}
-
 void ctl_conns_answer(struct jbuf *b)
 {
 	struct gather g = { NULL, 0, 0, 0 };
@@ -184,9 +166,7 @@ void ctl_conns_answer(struct jbuf *b)
 			return;
 		}
 		net_each_inbound(gather_one, &g);
-		size_t plain = g.n;
 		net_tls_each(gather_one, &g);      /* HTTPS (net_tls.c) */
-		drop_tls_sockets(&g, plain);
 	}
 	uint64_t now = net_now_ns();
 	jb_lit(b, "{\"ok\":true");

@@ -21,8 +21,9 @@
  * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER.  So one program call becomes a
  * sequence of real writes, each from a buffer that stays put until it
  * completes:
- *   - the program's bytes up to where a line goes plus the line, copied into
- *     the record's own buffer (at most TLS_COPY_MAX + NET_INJ_MAX bytes);
+ *   - the program's bytes up to where a line goes, the line, and the
+ *     program's bytes after it up to TLS_SUFFIX_MAX (suffix_len), copied
+ *     into the record's own buffer;
  *     a longer prefix is written from the program's buffer first and the
  *     line then goes alone;
  *   - everything else straight from the program's buffer.
@@ -100,11 +101,16 @@ static ctxshim_ctx_t *conn_base(int fd, uint64_t *opened)
 		if (atomic_load(&sc->kind) == NET_IN && sc->base) {
 			b = ctx_ref(sc->base);
 			*opened = sc->opened_ns;
-			/* The socket's own bytes are the TLS stream: never parsed
-			 * or added to, also when kTLS makes them plaintext (the
+			/* The connection is followed here from now on.  The
+			 * socket's own bytes are the TLS stream: never parsed or
+			 * added to, also when kTLS makes them plaintext (the
 			 * kernel encrypting what libssl writes with write or
-			 * sendfile), so nothing is added twice. */
+			 * sendfile), so nothing is added twice; and its reads
+			 * and writes no longer switch the thread to the socket's
+			 * context (the TLS connection's own is the one). */
 			sc->rx_pass = sc->tx_pass = 1;
+			atomic_store(&sc->kind, NET_NONE);
+			atomic_fetch_add(&sc->ver, 1);
 		}
 		net_unlock(sc);
 	}
@@ -363,6 +369,21 @@ static int tls_write_once(SSL *s, const void *p, size_t len, int ex, size_t *w)
 	return r;
 }
 
+/* How many of the program's bytes P[0,AVAIL) from the blank line on go in
+ * the same record as the added line (one record, one system call for a
+ * small response): at most TLS_SUFFIX_MAX, and never a byte where another
+ * blank line could start (the end of a next head, whose line the next plan
+ * must add): none after a '\n' that is a '\r' or a '\n'.  At least the
+ * blank line's first byte. */
+static size_t suffix_len(const char *p, size_t avail)
+{
+	size_t n = avail < TLS_SUFFIX_MAX ? avail : TLS_SUFFIX_MAX;
+	for (size_t i = 1; i < n; i++)
+		if (p[i - 1] == '\n' && (p[i] == '\r' || p[i] == '\n'))
+			return i;
+	return n;
+}
+
 /* The program writes BUF[0,N) on T's S (N > 0).  Returns the result to give
  * it, with *TOTAL its bytes written. */
 static int tls_out(struct tls_conn *t, SSL *s, const char *buf, size_t n, int ex, size_t *total)
@@ -396,9 +417,11 @@ static int tls_out(struct tls_conn *t, SSL *s, const char *buf, size_t n, int ex
 			KEEP_ERRNO;
 			ctx_self.in_hook++;
 			net_tx_done(c, buf + done, n - done, t->winj, t->winj, t->wline);
+			if (t->wsuf)
+				net_tx_done(c, buf + done + t->winj, t->wsuf, t->wsuf, NONE, 0);
 			ctx_self.in_hook--;
 			RESTORE_ERRNO;
-			done += t->winj;
+			done += t->winj + t->wsuf;
 		} else if (t->wstage == W_PROG) {
 			r = tls_write_once(s, buf + done, t->wlen, ex, &w);
 			if (r <= 0)
@@ -425,7 +448,7 @@ static int tls_out(struct tls_conn *t, SSL *s, const char *buf, size_t n, int ex
 		KEEP_ERRNO;
 		size_t inj = net_tx_plan(c, buf + done, n - done, line, &ll);
 		if (inj != NONE && inj <= TLS_COPY_MAX && !t->wbuf)
-			t->wbuf = malloc(TLS_COPY_MAX + NET_INJ_MAX);
+			t->wbuf = malloc(TLS_COPY_MAX + NET_INJ_MAX + TLS_SUFFIX_MAX);
 		RESTORE_ERRNO;
 		if (inj == NONE) {
 			t->wstage = W_PROG;
@@ -436,12 +459,15 @@ static int tls_out(struct tls_conn *t, SSL *s, const char *buf, size_t n, int ex
 			t->wstage = W_PROG;
 			t->wlen = inj;
 		} else {
+			size_t suf = suffix_len(buf + done + inj, n - done - inj);
 			memcpy(t->wbuf, buf + done, inj);
 			memcpy(t->wbuf + inj, line, ll);
+			memcpy(t->wbuf + inj + ll, buf + done + inj, suf);
 			t->winj = inj;
 			t->wline = ll;
+			t->wsuf = suf;
 			t->woff = 0;
-			t->wbuf_len = inj + ll;
+			t->wbuf_len = inj + ll + suf;
 			t->wstage = W_COPY;
 		}
 	}

@@ -16,6 +16,7 @@
 
 #define NONE SIZE_MAX
 #define TLS_COPY_MAX 4096   /* program bytes copied in front of an added line */
+#define TLS_SUFFIX_MAX 4096 /* ... and after it (OpenSSL) */
 
 /* Where a program's write stands after a real write asked for a retry. */
 enum { W_NONE, W_COPY, W_PROG };
@@ -28,9 +29,9 @@ struct tls_conn {
 	int wstage;                 /* W_*: a real write to resume */
 	size_t wdone;               /* program bytes of the call written */
 	size_t wlen;                /* W_PROG: the length that real write had */
-	size_t winj, wline;         /* W_COPY: program bytes and line in wbuf */
+	size_t winj, wline, wsuf;   /* W_COPY: program bytes, line, program bytes in wbuf */
 	size_t woff, wbuf_len;      /* W_COPY: bytes of wbuf taken, and in it */
-	char *wbuf;                 /* TLS_COPY_MAX + NET_INJ_MAX, on first use */
+	char *wbuf;                 /* made on first use */
 	char *pbuf;                 /* GnuTLS: the program's bytes in wbuf */
 	size_t plen;
 };
