@@ -6,15 +6,18 @@
  *
  * A TLS connection is keyed by its SSL object (servers with memory or custom
  * BIOs have no fd), in a table of records each holding a struct net_conn of
- * its own, outside the fd table.  When the SSL sits on an accepted socket
- * the shim watches, the record starts from that socket's context (conn_id,
- * peer); the ciphertext read and written on the socket itself stops being
- * parsed at its first byte (a TLS record is never an HTTP message).
+ * its own, outside the fd table (the table and what GnuTLS shares of it:
+ * net_tls.h).  When the SSL sits on an accepted socket the shim watches,
+ * the record starts from that socket's context (conn_id, peer), and the
+ * socket itself stops being a connection of the shim's: its bytes are
+ * neither parsed nor switch the thread's context.
  *
  * libssl is never linked: its functions are found in the loaded library on
  * first use (REAL_LIB: dlopen RTLD_NOLOAD + dlsym on its own handle, which
  * also finds a libssl that Python's _ssl module loaded RTLD_LOCAL).  Without
- * CTXSHIM_HTTP every hook is the real call after two branches.
+ * CTXSHIM_HTTP or CTXSHIM_HTTP_PROPAGATE every hook is the real call after
+ * two branches.  Servers are followed with the first, clients (SSL_is_server)
+ * with the second.
  *
  * Adding a line to what SSL_write sends.  OpenSSL wants a write that failed
  * with SSL_ERROR_WANT_WRITE (or _READ) retried with the same buffer, unless
@@ -23,9 +26,8 @@
  * completes:
  *   - the program's bytes up to where a line goes, the line, and the
  *     program's bytes after it up to TLS_SUFFIX_MAX (suffix_len), copied
- *     into the record's own buffer;
- *     a longer prefix is written from the program's buffer first and the
- *     line then goes alone;
+ *     into the record's own buffer (a prefix longer than TLS_COPY_MAX is
+ *     written from the program's buffer first, and the line after it);
  *   - everything else straight from the program's buffer.
  * When a real write fails, the program gets that failure (it retries, as it
  * must); the record remembers where the sequence stands, and the retry
@@ -348,6 +350,51 @@ CTX_EXPORT void SSL_free(SSL *s)
 	net_tls_in++;
 	SSL_REAL(SSL_free)(s);
 	net_tls_in--;
+}
+
+/* An SSL cleared for another connection, or given another socket, is a
+ * new connection: its record goes, and the next read or write makes one
+ * that learns the socket (SSL_get_fd). */
+static void renew(SSL *s)
+{
+	if (s && (net_cfg.http || net_cfg.propagate) && !net_tls_in)
+		net_tls_forget(s);
+}
+
+CTX_EXPORT int SSL_clear(SSL *s)
+{
+	renew(s);
+	net_tls_in++;
+	int r = SSL_REAL(SSL_clear)(s);
+	net_tls_in--;
+	return r;
+}
+
+CTX_EXPORT int SSL_set_fd(SSL *s, int fd)
+{
+	renew(s);
+	net_tls_in++;
+	int r = SSL_REAL(SSL_set_fd)(s, fd);
+	net_tls_in--;
+	return r;
+}
+
+CTX_EXPORT int SSL_set_rfd(SSL *s, int fd)
+{
+	renew(s);
+	net_tls_in++;
+	int r = SSL_REAL(SSL_set_rfd)(s, fd);
+	net_tls_in--;
+	return r;
+}
+
+CTX_EXPORT int SSL_set_wfd(SSL *s, int fd)
+{
+	renew(s);
+	net_tls_in++;
+	int r = SSL_REAL(SSL_set_wfd)(s, fd);
+	net_tls_in--;
+	return r;
 }
 
 /* ---- writing -------------------------------------------------------------- */
