@@ -411,3 +411,15 @@ print(r.headers['X-Request-ID'])"
 	run bash -c "grep -o '^\[request_id=[^] ]*' '$W/ng/logs/access.log' | sort -u | grep -Ev '^.request_id=([0-9a-f]{32}|fine-1)\$'"
 	assert_output ''
 }
+
+@test "gnutls-cli (GnuTLS client) under ctxrun --propagate sends the id to nginx over TLS" {
+	start_nginx_tls CTXSHIM_HTTP_ECHO=1
+	# gnutls-cli sends each line it reads as a record of its own, and takes
+	# no short count: the line goes with the blank line, whole.
+	run bash -c "(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'; sleep 3) |
+		timeout 20 '$CTXRUN' -s request_id=gcli-1 --propagate -- \
+		gnutls-cli --insecure -p '$NGPORT' 127.0.0.1 2>/dev/null | tr -d '\r'"
+	assert_line 'HTTP/1.1 200 OK'
+	assert_line 'X-Request-ID: gcli-1'
+	assert_line hi
+}

@@ -19,21 +19,7 @@
  * two branches.  Servers are followed with the first, clients (SSL_is_server)
  * with the second.
  *
- * Adding a line to what SSL_write sends.  OpenSSL wants a write that failed
- * with SSL_ERROR_WANT_WRITE (or _READ) retried with the same buffer, unless
- * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER.  So one program call becomes a
- * sequence of real writes, each from a buffer that stays put until it
- * completes:
- *   - the program's bytes up to where a line goes, the line, and the
- *     program's bytes after it up to TLS_SUFFIX_MAX (suffix_len), copied
- *     into the record's own buffer (a prefix longer than TLS_COPY_MAX is
- *     written from the program's buffer first, and the line after it);
- *   - everything else straight from the program's buffer.
- * When a real write fails, the program gets that failure (it retries, as it
- * must); the record remembers where the sequence stands, and the retry
- * resumes it with the very buffer and length the failed real write had.
- * The program is told it wrote its own count: the whole call, or with
- * SSL_MODE_ENABLE_PARTIAL_WRITE what a real write took of its bytes.
+ * Adding a line to what SSL_write sends: net_tls_write.c.
  */
 #include "net_tls.h"
 
@@ -416,108 +402,15 @@ static int tls_write_once(SSL *s, const void *p, size_t len, int ex, size_t *w)
 	return r;
 }
 
-/* How many of the program's bytes P[0,AVAIL) from the blank line on go in
- * the same record as the added line (one record, one system call for a
- * small response): at most TLS_SUFFIX_MAX, and never a byte where another
- * blank line could start (the end of a next head, whose line the next plan
- * must add): none after a '\n' that is a '\r' or a '\n'.  At least the
- * blank line's first byte. */
-static size_t suffix_len(const char *p, size_t avail)
-{
-	size_t n = avail < TLS_SUFFIX_MAX ? avail : TLS_SUFFIX_MAX;
-	for (size_t i = 1; i < n; i++)
-		if (p[i - 1] == '\n' && (p[i] == '\r' || p[i] == '\n'))
-			return i;
-	return n;
-}
+struct ossl_io {
+	SSL *s;
+	int ex;
+};
 
-/* The program writes BUF[0,N) on T's S (N > 0).  Returns the result to give
- * it, with *TOTAL its bytes written. */
-static int tls_out(struct tls_conn *t, SSL *s, const char *buf, size_t n, int ex, size_t *total)
+static long ossl_once(void *arg, const void *p, size_t len, size_t *w)
 {
-	struct net_conn *c = &t->c;
-	char line[NET_INJ_MAX];
-	size_t done = 0, w, ll;
-	int r;
-	if (t->wstage) {
-		if (n < t->wdone + (t->wstage == W_PROG ? t->wlen : 0)) {
-			/* Not the retry OpenSSL asked for: the stream is no longer
-			 * what the scanner saw; stop following it. */
-			t->wstage = W_NONE;
-			net_lock(c);
-			net_abandon(c);
-			net_unlock(c);
-			r = tls_write_once(s, buf, n, ex, total);
-			return r;
-		}
-		done = t->wdone;
-	}
-	for (;;) {
-		if (t->wstage == W_COPY) {
-			r = tls_write_once(s, t->wbuf + t->woff, t->wbuf_len - t->woff, ex, &w);
-			if (r <= 0)
-				return r;
-			t->woff += w;
-			if (t->woff < t->wbuf_len)
-				continue;     /* partial-write mode: the rest is a new write */
-			t->wstage = W_NONE;
-			KEEP_ERRNO;
-			ctx_self.in_hook++;
-			net_tx_done(c, buf + done, n - done, t->winj, t->winj, t->wline);
-			if (t->wsuf)
-				net_tx_done(c, buf + done + t->winj, t->wsuf, t->wsuf, NONE, 0);
-			ctx_self.in_hook--;
-			RESTORE_ERRNO;
-			done += t->winj + t->wsuf;
-		} else if (t->wstage == W_PROG) {
-			r = tls_write_once(s, buf + done, t->wlen, ex, &w);
-			if (r <= 0)
-				return r;
-			t->wstage = W_NONE;
-			KEEP_ERRNO;
-			ctx_self.in_hook++;
-			net_tx_done(c, buf + done, w, w, NONE, 0);
-			ctx_self.in_hook--;
-			RESTORE_ERRNO;
-			done += w;
-			if (w < t->wlen) {
-				/* Partial-write mode: an honest short count. */
-				*total = done;
-				return r;
-			}
-		}
-		t->wdone = done;
-		if (done == n) {
-			*total = n;
-			return 1;
-		}
-		/* Plan what follows: a line at INJ, or none. */
-		KEEP_ERRNO;
-		size_t inj = net_tx_plan(c, buf + done, n - done, line, &ll);
-		if (inj != NONE && inj <= TLS_COPY_MAX && !t->wbuf)
-			t->wbuf = malloc(TLS_COPY_MAX + NET_INJ_MAX + TLS_SUFFIX_MAX);
-		RESTORE_ERRNO;
-		if (inj == NONE) {
-			t->wstage = W_PROG;
-			t->wlen = n - done;
-		} else if (inj > TLS_COPY_MAX || !t->wbuf) {
-			/* A long prefix: from the program's buffer, then the line
-			 * alone (the next plan finds it at 0). */
-			t->wstage = W_PROG;
-			t->wlen = inj;
-		} else {
-			size_t suf = suffix_len(buf + done + inj, n - done - inj);
-			memcpy(t->wbuf, buf + done, inj);
-			memcpy(t->wbuf + inj, line, ll);
-			memcpy(t->wbuf + inj + ll, buf + done + inj, suf);
-			t->winj = inj;
-			t->wline = ll;
-			t->wsuf = suf;
-			t->woff = 0;
-			t->wbuf_len = inj + ll + suf;
-			t->wstage = W_COPY;
-		}
-	}
+	struct ossl_io *io = arg;
+	return tls_write_once(io->s, p, len, io->ex, w);
 }
 
 static int do_write(SSL *s, const void *buf, size_t n, int ex, size_t *total)
@@ -527,7 +420,8 @@ static int do_write(SSL *s, const void *buf, size_t n, int ex, size_t *total)
 	ctx_self.in_hook--;
 	if (!t || !t->watched || !n || !buf)
 		return tls_write_once(s, buf, n, ex, total);
-	int r = tls_out(t, s, buf, n, ex, total);
+	struct ossl_io io = { s, ex };
+	int r = (int)net_tls_out(t, buf, n, total, ossl_once, &io);
 	net_tls_enter(t);
 	return r;
 }

@@ -27,13 +27,12 @@ struct tls_conn {
 	int watched;                /* followed (server: NET_IN, client: NET_OUT) */
 	int fd;                     /* the socket under it, or -1 */
 	int wstage;                 /* W_*: a real write to resume */
-	size_t wdone;               /* program bytes of the call written */
+	size_t wdone, wn;           /* program bytes of the call written, of it */
 	size_t wlen;                /* W_PROG: the length that real write had */
 	size_t winj, wline, wsuf;   /* W_COPY: program bytes, line, program bytes in wbuf */
 	size_t woff, wbuf_len;      /* W_COPY: bytes of wbuf taken, and in it */
 	char *wbuf;                 /* made on first use */
-	char *pbuf;                 /* GnuTLS: the program's bytes in wbuf */
-	size_t plen;
+	char *pbuf;                 /* the program's bytes in wbuf */
 };
 
 /* Calls a TLS library makes to its own public functions are its business:
@@ -54,6 +53,12 @@ void net_tls_forget(const void *key);
 /* The program read N bytes (0: a read that failed) into BUF from T (NULL
  * allowed). */
 void net_tls_read(struct tls_conn *t, const void *buf, size_t n);
+/* The program writes BUF[0,N) on T (GnuTLS's retry: NULL, 0), each real
+ * write made by ONCE(ARG, P, LEN, &W) (> 0: success, W bytes; else the
+ * library's failure, returned as is).  > 0 with *TOTAL the program's bytes
+ * written, or the failure (net_tls_write.c). */
+long net_tls_out(struct tls_conn *t, const char *buf, size_t n, size_t *total,
+		 long (*once)(void *arg, const void *p, size_t len, size_t *w), void *arg);
 /* After a write: a server connection's context becomes the thread's. */
 void net_tls_enter(struct tls_conn *t);
 
