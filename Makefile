@@ -2,8 +2,11 @@
 #
 #   make            build build/libctxshim.so and the ctxrun helper
 #   make check      install missing dependencies, build, run every test
+#   make fuzz       run every libFuzzer target 10 minutes (FUZZ_SECONDS)
+#   make asan       build/asan/libctxshim.so with ASan and UBSan
 #   make bench      print the performance ratios of every issue
 #   make demo       run the bundled example and a real server under ctxrun
+#   make demo-hosts follow one request across hosts (network namespaces; root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        build/ctxshim_<version>_<arch>.deb (scripts/mkdeb)
 
@@ -57,7 +60,7 @@ PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%
 UNITS   := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all lib progs check check-layers unit bats check-tsan bench demo install deb deps clean fuzz print-pure print-lib
+.PHONY: all lib progs check check-layers unit bats check-tsan bench demo demo-hosts install deb deps clean fuzz print-pure print-lib asan
 
 all: lib $(B)/ctxrun-helper
 
@@ -111,8 +114,29 @@ $(B)/tests/lib%.so: tests/progs/lib%.c include/ctxshim.h | $(B)/tests
 
 # Unit tests: the pure modules under AddressSanitizer and UBSan.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HEADERS) | $(B)/unit
+$(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HEADERS) $(wildcard tests/unit/*.h) | $(B)/unit
 	$(CC) -O1 -g $(BASE) $(SAN) -Ishim/pure $< $(PURE_SRCS) -o $@
+
+# The whole library under AddressSanitizer and UBSan (gcc, shared runtimes),
+# warning-free with -Werror like the real one; tests/net_asan.bats runs
+# nginx with it (libasan preloaded first).
+ASAN_B := $(B)/asan
+ASAN_CC ?= gcc
+ASAN_OBJS := $(LIB_SRCS:shim/%.c=$(ASAN_B)/obj/%.o)
+asan: $(ASAN_B)/libctxshim.so
+
+$(ASAN_B)/obj/loop/%.o: LIBFLAGS += $(shell pkg-config --cflags libuv libevent glib-2.0 2>/dev/null)
+
+$(ASAN_B)/obj/%.o: shim/%.c $(HEADERS) | $(ASAN_B)/obj
+	@mkdir -p $(@D)
+	$(ASAN_CC) -O1 -g $(LIBFLAGS) $(INCS) $(SAN) -c $< -o $@
+
+$(ASAN_B)/libctxshim.so: $(ASAN_OBJS) $(B)/ctxshim.map
+	$(ASAN_CC) -shared -pthread $(SAN) -Wl,--version-script=$(B)/ctxshim.map \
+	  -o $@ $(ASAN_OBJS) -ldl
+
+$(ASAN_B)/obj:
+	mkdir -p $@
 
 $(B)/bench/%: tests/bench/%.c include/ctxshim.h | $(B)/bench
 	$(CC) -O2 -g $(BASE) -Iinclude $< -o $@ $(call PROG_LIBS,$*)
@@ -125,6 +149,11 @@ $(B) $(B)/obj $(B)/tests $(B)/unit $(B)/bench:
 deps:
 	@scripts/deps
 
+# Every libFuzzer target for FUZZ_SECONDS (default 10 minutes) each;
+# `make check` runs each briefly.
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz-short
+
 # For scripts/fuzz-short and scripts/check-tsan: what they compile.
 print-pure:
 	@echo $(PURE_SRCS)
@@ -134,7 +163,7 @@ print-lib:
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done
 
-bats: progs
+bats: progs asan
 	bats --print-output-on-failure tests/*.bats
 
 # The concurrency tests again, with the shim and programs under ThreadSanitizer.
@@ -160,6 +189,10 @@ bench: all progs
 demo: deps
 	$(MAKE) all progs
 	scripts/demo
+
+demo-hosts: deps
+	$(MAKE) all
+	scripts/demo-hosts
 
 # The installed ctxrun names the installed library and helper (it still
 # looks next to itself when they are not there: a DESTDIR staging copy); the
@@ -189,6 +222,7 @@ install: all
 	    -e 's|^inst_librel=$$|inst_librel=$(patsubst $(PREFIX)/%,%,$(LIBDIR))|' \
 	    scripts/ctxrun > $(DESTDIR)$(BINDIR)/ctxrun
 	chmod 0755 $(DESTDIR)$(BINDIR)/ctxrun
+	install -m 0644 scripts/ctxctl_show.py $(DESTDIR)$(LIBEXECDIR)/ctxshim/ctxctl_show.py
 	sed -e '1s|^#!.*|#!$(PYTHON3)|' scripts/ctxctl > $(DESTDIR)$(BINDIR)/ctxctl
 	chmod 0755 $(DESTDIR)$(BINDIR)/ctxctl
 	$(SUBST) scripts/ctxshim.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/ctxshim.pc

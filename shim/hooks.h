@@ -9,6 +9,7 @@
 #define CTX_HOOKS_H
 
 #include "hook_types.h"
+#include "core.h"
 
 /* libc's functions only: an optional library's real_NAME pointers are
  * declared in its family, through hooks_lib.h, so that its headers stay
@@ -43,8 +44,6 @@ void *hooks_lib_sym(const char *const *libs, const char *name);
 #define REAL(name) \
 	(__builtin_expect(real_##name != NULL, 1) ? real_##name : (hooks_resolve(), real_##name))
 
-/* Save errno on entry, restore it on every exit path we add work to. */
-#define KEEP_ERRNO int saved_errno_ = errno
-#define RESTORE_ERRNO (errno = saved_errno_)
+/* KEEP_ERRNO and RESTORE_ERRNO: core.h. */
 
 #endif

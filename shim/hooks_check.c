@@ -14,6 +14,13 @@
 #include "hook_types.h"
 
 #include <err.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
+#include <sys/wait.h>
 #include <error.h>
 #include <syslog.h>
 #include <uv.h>

@@ -247,7 +247,7 @@ void hooks_resolve(void)
 
 void *hooks_lib_sym(const char *const *libs, const char *name)
 {
-	int saved = errno;     /* a failed dlopen may set it */
+	KEEP_ERRNO;     /* a failed dlopen may set it */
 	void *p = NULL;
 	for (; *libs && !p; libs++)
 		p = hooks_find_in(*libs, name);
@@ -258,6 +258,6 @@ void *hooks_lib_sym(const char *const *libs, const char *name)
 		if (is_ours(p))
 			p = NULL;
 	}
-	errno = saved;
+	RESTORE_ERRNO;
 	return p;
 }

@@ -565,6 +565,167 @@ each_worker_logged() {
 	touch "$W/go"
 }
 
+# ---- the listener's lifecycle ------------------------------
+
+@test "fork: a child makes its endpoint and listener at its first wait, not inside fork" {
+	mkfifo "$W/fifo"
+	bg env CTXSHIM_CONTROL=1 LD_PRELOAD="$SHIM" "$T/ctl_lazy" "$W/fifo"
+	parent=$BG
+	exec 7>"$W/fifo"          # returns once the child has opened it
+	until_ok 5 has_line "$W/out" child
+	child=$(sed -n 's/^child \([0-9][0-9]*\)$/\1/p' "$W/out")
+	PIDS="$PIDS $child"
+	until_ok 5 has_sock "$parent"
+	# The child has run since fork (printed, opened the FIFO, now blocks in
+	# read) but has waited for nothing: no socket, no listener thread.
+	run has_sock "$child"
+	assert_failure
+	assert_equal "$(ls /proc/$child/task | wc -l)" 1
+	run "$CTXCTL" "$child" get
+	assert_failure 1
+	assert_output --partial "has no control endpoint"
+	# Its first wait (one poll) makes them; it answers while blocked in read.
+	echo poll >&7
+	until_ok 5 has_line "$W/out" polled
+	until_ok 5 has_sock "$child"
+	run "$CTXCTL" --json "$child" threads
+	assert_success
+	assert_equal "$(jq .pid <<<"$output")" "$child"
+	assert_equal "$(ls /proc/$child/task | wc -l)" 2
+	run python3 "$BATS_TEST_DIRNAME/control_fds.py" "$child" "$CTXSHIM_CONTROL_DIR"
+	assert_output "$child"
+	echo exit >&7
+	exec 7>&-
+	until_ok 5 has_line "$W/out" "child done"
+	run has_sock "$child"
+	assert_failure
+}
+
+# seccomp_child MODE: tests/progs/ctl_seccomp MODE with control on, bounded
+# by timeout; its status in $status, its output in $output (and $W/out);
+# the child's pid is killed in teardown.
+seccomp_child() {
+	status=0
+	timeout 20 env CTXSHIM_CONTROL=1 LD_PRELOAD="$SHIM" "$T/ctl_seccomp" "$1" >"$W/out" 2>&1 ||
+		status=$?
+	PIDS="$PIDS $(sed -n 's/^child \([0-9][0-9]*\)$/\1/p' "$W/out")"
+	output=$(cat "$W/out")
+	lines=()
+	mapfile -t lines <"$W/out"
+	echo "$1: status $status"
+	cat "$W/out"
+}
+
+@test "sandbox: a child that installs a seccomp filter killing unlink exits at once and cleanly" {
+	# prctl(PR_SET_SECCOMP) as sshd does: the endpoint is shut down first.
+	seccomp_child prctl
+	assert_success
+	assert_line "child exited 0"
+	assert_equal "$(ls -A "$CTXSHIM_CONTROL_DIR")" ""
+	# The seccomp() system call (not seen by the shim): at exit the listener
+	# stops first and removes the socket itself.
+	seccomp_child syscall
+	assert_success
+	assert_line "child exited 0"
+	assert_equal "$(ls -A "$CTXSHIM_CONTROL_DIR")" ""
+	# The filter on every thread: the listener dies removing the socket; the
+	# process still ends normally.
+	seccomp_child tsync
+	assert_success
+	assert_line "child exited 0"
+}
+
+@test "sandbox: unshare(CLONE_NEWUSER), which needs a single thread, works once the listener runs" {
+	# python3 sleeps first (its listener starts), then unshares a user
+	# namespace: the listener is stopped and joined before, for good.
+	run env CTXSHIM_CONTROL=1 LD_PRELOAD="$SHIM" python3 -c '
+import ctypes, os, time
+time.sleep(0.05)
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.unshare(0x10000000)
+print(r, ctypes.get_errno(), os.getuid(), len(os.listdir("/proc/self/task")))'
+	assert_success
+	assert_output "0 0 65534 1"
+	assert_equal "$(ls -A "$CTXSHIM_CONTROL_DIR")" ""
+}
+
+@test "the listener never keeps a process alive: main thread killed, or gone by pthread_exit" {
+	# The main thread is killed by the filter while the listener runs: the
+	# process ends as it would without the shim.
+	seccomp_child leader
+	assert_success
+	assert_line "child killed by signal 31"
+	# main calls pthread_exit, its last thread returns: glibc ends the
+	# process with status 0, as without the listener.
+	seccomp_child pexit
+	assert_success
+	assert_line "worker done"
+	assert_line "child exited 0"
+}
+
+# descendants PID: the pids of PID's children and grandchildren.
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		echo "$c $(pgrep -d ' ' -P "$c")"
+	done
+}
+
+@test "sshd under the shim with control on: a key login completes" {
+	local d=$W/ssh port
+	mkdir -p "$d"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/host" </dev/null
+	ssh-keygen -q -t ed25519 -N '' -f "$d/user" </dev/null
+	cp "$d/user.pub" "$d/authorized_keys"
+	port=$(free_port)
+	cat >"$d/sshd_config" <<-EOF2
+		Port $port
+		ListenAddress 127.0.0.1
+		HostKey $d/host
+		PidFile none
+		AuthorizedKeysFile $d/authorized_keys
+		StrictModes no
+		UsePAM no
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		PermitRootLogin prohibit-password
+	EOF2
+	# Privilege separation needs it (left in place: it is the system's).
+	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd
+	bg env CTXSHIM_CONTROL=1 LD_PRELOAD="$SHIM" /usr/sbin/sshd -D -e -f "$d/sshd_config"
+	wait_port "$port"
+	for i in 1 2; do
+		status=0
+		output=$(timeout 20 ssh -o BatchMode=yes -o StrictHostKeyChecking=no \
+			-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$d/user" -p "$port" \
+			"$(id -un)@127.0.0.1" 'echo logged-in' 2>&1) || status=$?
+		# What a hung login leaves (killed in teardown).
+		PIDS="$PIDS $(descendants "$BG")"
+		assert_success
+		assert_output logged-in
+	done
+	# Every connection's processes are gone; the listener still answers.
+	until_ok 10 sh -c "! pgrep -P $BG >/dev/null"
+	run "$CTXCTL" --json "$BG" get
+	assert_success
+	assert_equal "$(jq .pid <<<"$output")" "$BG"
+}
+
+@test "exit with libfaketime preloaded after the shim: 40 runs all exit 0 printing 1" {
+	ft=$(dpkg -L libfaketime | grep '/libfaketime\.so\.1$' | head -n1)
+	[ -n "$ft" ]
+	for i in $(seq 40); do
+		if [ $((i % 2)) = 0 ]; then f=-1d; else f='@2000-01-01 00:00:00'; fi
+		run timeout 20 env LD_PRELOAD="$SHIM:$ft" FAKETIME="$f" CTXSHIM_CONTROL=1 \
+			python3 -c 'print(1)'
+		if [ "$status" != 0 ] || [ "$output" != 1 ]; then
+			echo "run $i, FAKETIME=$f: status $status, output: $output"
+			return 1
+		fi
+	done
+	assert_equal "$(ls -A "$CTXSHIM_CONTROL_DIR")" ""
+}
+
 # ---- nginx ----------------------------------------------------------------------
 
 # nginx with a private prefix on a free port, master and one worker (which

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Control (issue 10, item 12): the process-wide layer set with ctxctl is
+# Control: the process-wide layer set with ctxctl is
 # replaced on every set; a replaced layer must be freed once no thread can
 # read it, while threads (and their signal handlers) keep reading it.
 load common

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Control (issue 10, items 11 and 13): where endpoints live when nothing is
+# Control: where endpoints live when nothing is
 # configured, and ctxctl run as root among other users' directories.  Run as
 # root, with a test user: a uid no account has (setpriv takes any number), so
 # that /tmp/ctxshim-<uid> is nobody else's business on a shared machine.

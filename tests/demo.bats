@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# make demo (issue 14, item 7): the bundled program, then real servers from
+# make demo: the bundled program, then real servers from
 # Debian (nginx in front of python3 http.server running a CGI script) under
 # ctxrun; per request the echoed id, python's log line and the CGI child agree.
 load common

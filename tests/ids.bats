@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Generated ids (issue 10 item 6): a client that sees its own ids learns
+# Generated ids: a client that sees its own ids learns
 # nothing about anyone else's.  The attack (tests/ids_attack.py) inverts the
 # splitmix64 generator the shim used before; it must find nothing now.
 load common

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# For operators (issue 14): `make install` (any PREFIX, DESTDIR staging, the
+# For operators: `make install` (any PREFIX, DESTDIR staging, the
 # multiarch directory for PREFIX=/usr), man pages, `make deb` checked with
 # dpkg and lintian, and the systemd drop-in example.  Real tools throughout.
 load common

@@ -154,7 +154,7 @@ r1 300000" ]
 
 # stderr is a socket with small buffers to a slow reader outside the shim
 # (logging_check.py relay): a socket the program made for its own child to
-# read would be data, never decorated (issue 10 item 16).
+# read would be data, never decorated.
 @test "short writes, EAGAIN on a non-blocking stderr: every line arrives whole with one decoration" {
 	for style in text json; do
 		$PY "$BATS_TEST_DIRNAME/logging_check.py" relay "$BATS_TEST_TMPDIR/o" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# What is a log, what is data (issue 10 item 16): the settings reach every
+# What is a log, what is data: the settings reach every
 # child, but bytes another process reads as data are never changed.  A
 # child's stdout/stderr is a log when it is a file, a terminal, journald's
 # stream or a pipe/socket that came from outside the processes under the

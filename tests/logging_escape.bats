@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Logging (issue 10 items 7 and 8): whatever bytes a program writes and
+# Logging: whatever bytes a program writes and
 # whatever its context holds, every json line is one complete JSON object
 # in valid UTF-8, every logfmt line is well formed, and no control character
 # (C0, DEL, C1 such as CSI U+009B) nor invalid byte reaches a log from a
@@ -45,7 +45,7 @@ strict() {
 
 # stderr is a socket to a slow reader outside the shim (logging_check.py
 # relay): a socket the program made for its own child to read would be
-# data, never decorated (issue 10 item 16).
+# data, never decorated.
 @test "json and logfmt: random pieces through short writes and EAGAIN on a slow non-blocking socket stay valid and whole" {
 	for style in json logfmt; do
 		for seed in 4 5; do

@@ -154,6 +154,19 @@ for line in open(sys.argv[1]):
 error r1 /a"b open failed: No such file or directory' ]
 }
 
+@test "otel style in syslog: one LogRecord per message, severityNumber from the syslog level" {
+	BAGGAGE='request_id=r1,path=/a%22b' CTXSHIM_LOG_STYLE=otel \
+		devlog "$T/log_calls" openlog syslog vsyslog syslog_m syslog_debug
+	run $PY "$BATS_TEST_DIRNAME/otel_check.py" "$BATS_TEST_TMPDIR/log" --after ': '
+	assert_success
+	# the data model's mapping: warning WARN, notice INFO2, err ERROR, debug DEBUG, info INFO
+	[ "$output" = "13 warning - - - log_calls request_id='r1',path='/a\"b' 'syslog warning 9'
+10 notice - - - log_calls request_id='r1',path='/a\"b' 'vsyslog notice'
+17 error - - - log_calls request_id='r1',path='/a\"b' 'open failed: No such file or directory'
+5 debug - - - log_calls request_id='r1',path='/a\"b' 'debug detail'
+9 info - - - log_calls request_id='r1',path='/a\"b' 'info detail'" ]
+}
+
 @test "rfc5424: structured data [ctx@32473 ...] with \" \\ ] escaped, ident, facility and level kept" {
 	BAGGAGE='request_id=r1,q=a%22b%5Cc%5Dd' CTXSHIM_LOG_SYSLOG=rfc5424 \
 		devlog "$T/log_calls" openlog syslog syslog_m

@@ -360,6 +360,87 @@ ask() {
 	done
 }
 
+@test "a signal handler writing to or reading from an accepted socket while the thread changes its context: no crash, no byte lost (copy, share, chain)" {
+	# Before: 'malloc(): unaligned tcache chunk detected' (or a segfault).
+	for m in copy share chain; do
+		for fam in CTXSHIM_CONN CTXSHIM_HTTP_ECHO; do
+			for dir in write read; do
+				run env CTXSHIM_MODE=$m $fam=1 LD_PRELOAD="$SHIM" timeout 120 \
+					"$T/net_sigwrite" 200000 $dir
+				assert_success
+				read -r word ticks bytes <<<"$output"
+				[ "$word" = done ] && [ "$ticks" -gt 0 ] && [ "$ticks" -eq "$bytes" ]
+			done
+		done
+	done
+}
+
+@test "a signal handler's write or read on a watched socket neither allocates nor frees (allocation trap)" {
+	for m in copy share chain; do
+		for fam in CTXSHIM_CONN CTXSHIM_HTTP_ECHO; do
+			for dir in write read; do
+				run env CTXSHIM_MODE=$m $fam=1 LD_PRELOAD="$T/libnomalloc.so $SHIM" \
+					timeout 120 "$T/net_sigwrite" 20000 trap $dir
+				assert_success
+				assert_output --regexp '^done [1-9][0-9]* [0-9]+$'
+			done
+		done
+	done
+}
+
+@test "a worker thread that only writes responses: every log line carries its request's id; nothing leaks" {
+	# The worker never reads, accepts, closes or sets: what its writes let
+	# go of piles up on its deferred list until that is full.
+	for m in copy share chain; do
+		run --separate-stderr env CTXSHIM_MODE=$m CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG=stderr \
+			LD_PRELOAD="$SHIM" timeout 60 "$T/net_handoff" 300
+		assert_success
+		assert_output "ok 300"
+		[ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 300 ]
+		[ "$(printf '%s\n' "$stderr" | grep -vc 'request_id=id\([0-9]*\) .*served /\1$')" -eq 0 ]
+	done
+	run env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG=stderr LD_PRELOAD="$SHIM" valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite --error-exitcode=9 "$T/net_handoff" 150
+	assert_success
+}
+
+@test "a vforked child's close, dup2, dup3, close_range leave the parent's connection and log watched" {
+	# Fails before the fix: the child's hooks cleared the parent's records,
+	# so r2 got no id and the "after" line no decoration.
+	for m in vfork spawn; do
+		rm -f "$W/app.log"
+		run env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG="file:$W/*.log" LD_PRELOAD="$SHIM" \
+			timeout 30 "$T/net_vfork" "$W/app.log" $m
+		assert_success
+		assert_output "r1 echoed: yes
+r2 echoed: yes"
+		run cat "$W/app.log"
+		assert_line --index 0 --regexp '^\[request_id=r1 conn_id=[0-9a-f]{16} .*\] before$'
+		assert_line --index 1 --regexp '^\[request_id=r1 conn_id=[0-9a-f]{16} .*\] after$'
+	done
+}
+
+@test "a child forked by a raw system call (no atfork handlers) still forgets the fds it closes" {
+	# It has memory of its own: it must not be taken for a vforked child,
+	# or a data file reopened on its log's fd number would be decorated.
+	run env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG="file:$W/*.log" LD_PRELOAD="$SHIM" \
+		timeout 30 "$T/net_vfork" "$W/app.log" rawfork
+	assert_success
+	assert_equal "$(cat "$W/app.log.data")" data
+	run cat "$W/app.log"
+	assert_line --index 1 --regexp '^\[request_id=r1 conn_id=[0-9a-f]{16} .*\] after$'
+}
+
+@test "a vforked child's fd hooks allocate and free nothing (allocation trap; copy, share, chain)" {
+	for mode in copy share chain; do
+		run env CTXSHIM_MODE=$mode CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG="file:$W/*.log" \
+			LD_PRELOAD="$T/libnomalloc.so $SHIM" timeout 30 "$T/net_vfork" "$W/app.log" vfork trap
+		assert_success
+		assert_output "r1 echoed: yes
+r2 echoed: yes"
+	done
+}
+
 @test "a response head sent with splice stops the following: a body that looks like a head is untouched" {
 	CTXSHIM_HTTP_ECHO=1 shim "$T/net_splice"
 }

@@ -42,8 +42,13 @@ start_py() {
 # nginx with a private prefix in $W/ng (or $NGDIR) on a free port; /up/ is
 # proxied to 127.0.0.1:$UPPORT when set.  Extra environment: the arguments.
 # NGPRELOAD (when set, even empty) replaces the preloaded library.
+# NGUPKEEP=1: /up/ goes through an upstream block with keep-alive connections.
 start_nginx() {
-	local d=${NGDIR:-$W/ng}
+	local d=${NGDIR:-$W/ng} up="proxy_pass http://127.0.0.1:${UPPORT:-9}/;" ups=
+	if [ -n "${NGUPKEEP-}" ]; then
+		ups="upstream up { server 127.0.0.1:${UPPORT:-9}; keepalive 16; }"
+		up='proxy_pass http://up/; proxy_http_version 1.1; proxy_set_header Connection "";'
+	fi
 	mkdir -p "$d/logs" "$d/html" "$d/tmp"
 	echo hi >"$d/html/index.html"
 	head -c 1000000 /dev/urandom >"$d/html/big.bin"
@@ -52,9 +57,10 @@ start_nginx() {
 		daemon off;
 		user root;
 		worker_processes 1;
+		worker_rlimit_nofile 4096;
 		pid $d/nginx.pid;
 		error_log $d/logs/error.log warn;
-		events { worker_connections 256; }
+		events { worker_connections 1024; }
 		http {
 		  access_log $d/logs/access.log;
 		  client_body_temp_path $d/tmp;
@@ -64,10 +70,11 @@ start_nginx() {
 		  scgi_temp_path $d/tmp;
 		  sendfile on;
 		  keepalive_requests 10000;
+		  $ups
 		  server {
 		    listen 127.0.0.1:$NGPORT;
 		    root $d/html;
-		    location /up/ { proxy_pass http://127.0.0.1:${UPPORT:-9}/; }
+		    location /up/ { $up }
 		  }
 		}
 	EOF

@@ -32,6 +32,62 @@ logged_id() {
 	assert_output '320 requests, 320 logged lines checked, 0 mix-ups'
 }
 
+@test "a Python server that runs subprocesses (vfork: close_fds, pass_fds, capture) keeps echoing and decorating on keep-alive" {
+	# Python 3.11's subprocess vforks; the child's close_range and dup2 ran
+	# our hooks in the parent's memory: every later response lost its id,
+	# the log file its decoration, and stderr lines kept the first request's id.
+	cat >"$W/srv.py" <<-'EOF'
+		import http.server, logging, subprocess, sys
+		logging.basicConfig(filename=sys.argv[2], format="%(message)s", level=logging.INFO)
+		class H(http.server.BaseHTTPRequestHandler):
+		    protocol_version = "HTTP/1.1"
+		    def do_GET(self):
+		        subprocess.run(["/bin/true"], close_fds=True)
+		        subprocess.run(["/bin/true"], pass_fds=(self.connection.fileno(),))
+		        subprocess.run(["/bin/echo", "x"], capture_output=True)
+		        logging.info("served %s", self.path)
+		        self.send_response(200)
+		        self.send_header("Content-Length", "2")
+		        self.end_headers()
+		        self.wfile.write(b"ok")
+		http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+	EOF
+	port=$(free_port)
+	bg env CTXSHIM_HTTP_ECHO=1 CTXSHIM_LOG="stderr,file:$W/*.log" LD_PRELOAD="$SHIM" \
+		timeout 120 $PY "$W/srv.py" "$port" "$W/access.log" 2>"$W/py.err"
+	wait_port "$port"
+	run timeout 30 $PY - "$port" <<-'EOF'
+		import socket, sys
+		s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+		f = s.makefile("rb")
+		for i in range(1, 4):
+		    s.sendall(b"GET /r%d HTTP/1.1\r\nHost: x\r\nX-Request-ID: k%d\r\n\r\n" % (i, i))
+		    head = []
+		    while True:
+		        line = f.readline()
+		        if line in (b"\r\n", b""):
+		            break
+		        head.append(line.decode().strip())
+		    n = [int(h.split(":")[1]) for h in head if h.lower().startswith("content-length:")]
+		    f.read(n[0] if n else 0)
+		    ids = [h.split(":")[1].strip() for h in head if h.lower().startswith("x-request-id:")]
+		    print("r%d %s" % (i, ids[0] if ids else "none"))
+	EOF
+	assert_success
+	assert_output "r1 k1
+r2 k2
+r3 k3"
+	for i in 1 2 3; do
+		for f in access.log py.err; do
+			for _ in $(seq 50); do grep -q "GET /r$i \\|served /r$i" "$W/$f" && break; sleep 0.1; done
+		done
+	done
+	for i in 1 2 3; do
+		assert_equal "$(logged_id "$W/access.log" "served /r$i")" "k$i"
+		assert_equal "$(logged_id "$W/py.err" "GET /r$i ")" "k$i"
+	done
+}
+
 @test "http.server: hostile ids never reach the log; their lines carry fresh ids" {
 	start_py CTXSHIM_LOG=stderr
 	run timeout 60 $PY "$CLIENTS" hostile "$PYPORT" /index.html

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# What the shim holds per connection (issue 10, item 4): requests waiting
+# What the shim holds per connection: requests waiting
 # for their responses are queued as small records, their contexts made when
 # they are applied, and a connection's HTTP state is capped at 64 KiB
 # (NET_HELD_MAX) whatever its client sends and whatever the inherited

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Request smuggling (issue 10, item 3): the shim follows a connection only
+# Request smuggling: the shim follows a connection only
 # while its framing is unambiguous (RFC 9112 6.3).  A corpus of CL.TE, TE.CL
 # and TE.TE requests (net_smuggle.py) goes to real servers with echo on; the
 # bytes every client gets must be the server's own plus whole X-Request-ID

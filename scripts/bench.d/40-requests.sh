@@ -2,6 +2,7 @@
 #   nginx serving a small file to wrk (keep-alive, 64 connections): with the
 #   shim and echo on vs without the shim, alternating runs, medians.
 #   ns per read() on a socket that is not HTTP, with vs without the shim.
+#   ns per epoll_wait()/poll() with vs without the shim (the lease check).
 . "$(dirname "$0")/../bench-lib.sh"
 echo "requests (issue 4)"
 
@@ -119,3 +120,7 @@ fi
 ab "read() 16 B, socket not watched (client side): ns" CTXSHIM_HTTP_ECHO=1 -- "$BENCH/net_read" client
 ab "read() 16 B, accepted conn, not HTTP (CONN on): ns" CTXSHIM_CONN=1 -- "$BENCH/net_read" accepted
 ab "read() 16 B, accepted conn, not HTTP (echo on): ns" CTXSHIM_HTTP_ECHO=1 -- "$BENCH/net_read" accepted
+# Issue 9: the lease check added to the wait calls (a thread holding no lease).
+ab "epoll_wait(), 0 timeout, 1 ready fd, no lease: ns" CTXSHIM_HTTP=1 -- "$BENCH/net_wait" epoll0
+ab "epoll_wait(), 1 s timeout, fd ready, no lease: ns" CTXSHIM_HTTP=1 -- "$BENCH/net_wait" epoll
+ab "poll(), 1 s timeout, fd ready, no lease: ns" CTXSHIM_HTTP=1 -- "$BENCH/net_wait" poll

@@ -26,7 +26,10 @@ static pthread_key_t exit_key;
 
 int ctx_observed;
 
-/* Around every change of the calling thread's map or box pointer. */
+/* Around every change of the calling thread's map or box pointer.  The
+ * functions that change it also raise `changing` over their whole run
+ * (reading the old value included): a signal handler that interrupts them
+ * then leaves the thread's context alone (ctx_interrupted). */
 static inline int self_lock(void)
 {
 	int held = ctx_observed;   /* read once: the unlock must match */
@@ -40,6 +43,9 @@ static inline void self_unlock(int held)
 	if (unlikely(held))
 		peek_unlock(&ctx_self);
 }
+
+#define CHANGING_BEGIN (ctx_self.changing++)
+#define CHANGING_END (ctx_self.changing--)
 
 
 struct cmap ctx_empty_map = { .refs = 1u << 30, .n = 0 };
@@ -79,6 +85,8 @@ void box_unref(struct ctx_box *b)
 static void on_thread_exit(void *unused)
 {
 	(void)unused;
+	ctx_defer_flush();
+	CHANGING_BEGIN;
 	int held_ = self_lock();
 	struct cmap *m = ctx_self.map;
 	struct ctx_box *b = ctx_self.box;
@@ -86,11 +94,12 @@ static void on_thread_exit(void *unused)
 	ctx_self.box = NULL;
 	ctx_self.keyed = 0;
 	self_unlock(held_);
+	CHANGING_END;
 	cmap_unref(m);
 	box_unref(b);
 }
 
-static void arm_exit(void)
+void ctx_arm_exit(void)
 {
 	if (!ctx_self.keyed && pthread_setspecific(exit_key, (void *)1) == 0)
 		ctx_self.keyed = 1;
@@ -100,6 +109,7 @@ static void arm_exit(void)
 void ctx_core_init(struct cmap *initial)
 {
 	pthread_key_create(&exit_key, on_thread_exit);
+	ctx_pid_init();
 	if (ctx_cfg.mode == CTX_COPY) {
 		ctx_self.map = initial;
 	} else {
@@ -118,7 +128,7 @@ static struct ctx_box *self_box(void)
 		ctx_self.box = b;
 		self_unlock(held_);
 		if (ctx_self.box)
-			arm_exit();
+			ctx_arm_exit();
 	}
 	return ctx_self.box;
 }
@@ -137,6 +147,7 @@ ctxshim_ctx_t *ctx_capture(void)
 /* What a thread holds when it runs under handle H. */
 static void install(ctxshim_ctx_t *h)
 {
+	CHANGING_BEGIN;
 	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		ctx_self.map = cmap_ref(as_map(h));
@@ -149,8 +160,9 @@ static void install(ctxshim_ctx_t *h)
 			ctx_self.box = parent;  /* out of memory: share rather than lose */
 	}
 	self_unlock(held_);
+	CHANGING_END;
 	if (ctx_self.map || ctx_self.box)
-		arm_exit();
+		ctx_arm_exit();
 }
 
 void ctx_adopt(ctxshim_ctx_t *h)
@@ -162,6 +174,7 @@ void ctx_adopt(ctxshim_ctx_t *h)
 ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h)
 {
 	ctxshim_ctx_t *token;
+	CHANGING_BEGIN;
 	int held_ = self_lock();
 	if (ctx_cfg.mode == CTX_COPY) {
 		token = (ctxshim_ctx_t *)ctx_self.map;
@@ -172,11 +185,13 @@ ctxshim_ctx_t *ctx_attach(ctxshim_ctx_t *h)
 	}
 	self_unlock(held_);
 	install(h);
+	CHANGING_END;
 	return token;
 }
 
 void ctx_detach(ctxshim_ctx_t *token)
 {
+	CHANGING_BEGIN;
 	struct cmap *cur_map = ctx_self.map;
 	struct ctx_box *cur_box = ctx_self.box;
 	int held_ = self_lock();
@@ -185,14 +200,16 @@ void ctx_detach(ctxshim_ctx_t *token)
 	else
 		ctx_self.box = (struct ctx_box *)token;
 	self_unlock(held_);
+	CHANGING_END;
 	cmap_unref(cur_map);
 	box_unref(cur_box);
 	if (token)
-		arm_exit();
+		ctx_arm_exit();
 }
 
 void ctx_switch(ctxshim_ctx_t *h)
 {
+	CHANGING_BEGIN;
 	struct cmap *old_map = ctx_self.map;
 	struct ctx_box *old_box = ctx_self.box;
 	int held_ = self_lock();
@@ -201,10 +218,42 @@ void ctx_switch(ctxshim_ctx_t *h)
 	else
 		ctx_self.box = box_ref((struct ctx_box *)h);
 	self_unlock(held_);
+	CHANGING_END;
 	if (ctx_self.map || ctx_self.box)
-		arm_exit();
+		ctx_arm_exit();
 	cmap_unref(old_map);
 	box_unref(old_box);
+}
+
+ctxshim_ctx_t *ctx_capture_held(void)
+{
+	if (ctx_cfg.mode == CTX_COPY)
+		return ctx_capture();
+	return (ctxshim_ctx_t *)box_ref(ctx_self.box);
+}
+
+int ctx_switch_later(ctxshim_ctx_t *h)
+{
+	if (ctx_interrupted() || ctx_defer_room() == 0)
+		return -1;
+	CHANGING_BEGIN;
+	ctxshim_ctx_t *old;
+	int held_ = self_lock();
+	if (ctx_cfg.mode == CTX_COPY) {
+		old = (ctxshim_ctx_t *)ctx_self.map;
+		ctx_self.map = cmap_ref(as_map(h));
+	} else {
+		old = (ctxshim_ctx_t *)ctx_self.box;
+		ctx_self.box = box_ref((struct ctx_box *)h);
+	}
+	self_unlock(held_);
+	CHANGING_END;
+	if (ctx_self.map || ctx_self.box)
+		ctx_arm_exit();
+	/* The room was there; a handler that filled it since leaves no choice. */
+	if (ctx_release_later(old) < 0)
+		ctx_release(old);
+	return 0;
 }
 
 static int ent_cmp(const struct cmap_entry *a, const struct cmap_entry *b)
@@ -355,7 +404,7 @@ static int apply(struct cmap *cur, enum op op, const char *key, size_t klen,
 	return 0;
 }
 
-static int write_op(enum op op, const char *key, size_t klen, const char *val, size_t vlen)
+static int write_op_in(enum op op, const char *key, size_t klen, const char *val, size_t vlen)
 {
 	struct cmap *old, *nm;
 	if (ctx_cfg.mode == CTX_COPY) {
@@ -366,7 +415,7 @@ static int write_op(enum op op, const char *key, size_t klen, const char *val, s
 		ctx_self.map = nm;
 		self_unlock(held_);
 		if (nm)
-			arm_exit();
+			ctx_arm_exit();
 		cmap_unref(old);
 		return 0;
 	}
@@ -402,6 +451,16 @@ static int write_op(enum op op, const char *key, size_t klen, const char *val, s
 	box_unlock(b);
 	if (r == 0)
 		cmap_unref(old);
+	return r;
+}
+
+static int write_op(enum op op, const char *key, size_t klen, const char *val, size_t vlen)
+{
+	/* The program's own write allocates anyway: a safe point. */
+	ctx_defer_drain();
+	CHANGING_BEGIN;
+	int r = write_op_in(op, key, klen, val, vlen);
+	CHANGING_END;
 	return r;
 }
 

@@ -13,10 +13,13 @@
 
 #define CTXSHIM_BUILDING 1
 #include "ctxshim.h"
+
+#include <errno.h>
 #include "map.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CTX_EXPORT __attribute__((visibility("default")))
@@ -60,14 +63,47 @@ int ctx_parse_mode(const char *value);
 const char *ctx_find_self(void);
 const char *const *ctx_find_carry(void);
 
+/* Save errno on entry, restore it on every exit path we add work to: the one
+ * way every layer keeps the program's errno. */
+#define KEEP_ERRNO int saved_errno_ = errno
+#define RESTORE_ERRNO (errno = saved_errno_)
+
+/* The shim's coarse monotonic clock, in ns (clock.c): ages and deadlines of
+ * seconds; libc's own, whatever other preload fakes the time. */
+uint64_t ctx_now_ns(void);
+
+/* Locks across fork() (fork.c): hold TABLE's locks across fork(), so the
+ * child never inherits one held by a thread that does not exist there; and
+ * a family's own locks: PREPARE takes them before fork (after the tables'),
+ * PARENT and CHILD let them go after.  CHILD runs before the tables are
+ * unlocked, so it may walk them.  Register once (at start-up or first use). */
+struct ptrtab;
+void ctx_fork_watch(struct ptrtab *table);
+
+/* The process's first wait (an event-loop wait, accept, a sleep, a blocking
+ * wait for a child: the calls that show it lives on).  A family that must
+ * act then (ctl/: a forked child's control listener) sets ctx_wait_fn once
+ * and raises ctx_wait_pending; the wait hooks call ctx_waiting(), one flag
+ * test when there is nothing to do (fork.c). */
+extern int ctx_wait_pending;
+extern void (*ctx_wait_fn)(void);
+static inline void ctx_waiting(void)
+{
+	if (unlikely(ctx_wait_pending) && ctx_wait_fn)
+		ctx_wait_fn();
+}
+void ctx_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
 /* Per-thread hook state.  in_hook guards recursion: a hook that finds it set
  * calls the real function and nothing else. */
+#define CTX_DEFER_MAX 64
 struct ctx_thread {
 	struct cmap *map;       /* copy mode: the current context (NULL: empty) */
 	struct ctx_box *box;    /* share/chain modes: the current box */
 	int in_hook;
 	int keyed;              /* the exit destructor is armed */
 	int in_core;            /* inside the core, perhaps holding a box lock */
+	int changing;           /* inside a change of map/box (any mode) */
 	atomic_flag peek;       /* held while map/box change, when observed */
 	/* Reads of the process-wide layer (ctx_global_enter): how many are
 	 * open (signal handlers nest), the layer epoch the outermost one
@@ -76,6 +112,11 @@ struct ctx_thread {
 	_Atomic unsigned gnest;
 	_Atomic uint64_t gepoch;
 	int greg;
+	/* References (and blocks) the thread let go of where it must not free:
+	 * dropped at its next safe point (ctx_defer_drain).  Bit 0 set: a raw
+	 * block for free(); else a handle of the process's mode. */
+	_Atomic unsigned ndefer;
+	uintptr_t defer[CTX_DEFER_MAX];
 };
 extern __thread struct ctx_thread ctx_self CTX_TLS;
 
@@ -150,6 +191,55 @@ ctxshim_ctx_t *ctx_ref(ctxshim_ctx_t *h);
 /* The visible entries of handle H (a connection's or a request's context),
  * global layer included, as a new reference (NULL when empty); -1 ENOMEM. */
 int ctx_view(ctxshim_ctx_t *h, struct cmap **out);
+
+/* 1 when the calling thread was interrupted (by a signal handler) inside a
+ * change of its own context: it must not be changed again now. */
+static inline int ctx_interrupted(void)
+{
+	return ctx_self.in_core | ctx_self.changing;
+}
+
+/* For paths a signal handler may reach (read/write on a connection): let go
+ * of H, or of the block P, without freeing anything now.  A reference that
+ * is not the last is dropped at once (an atomic decrement); a last one waits
+ * on the thread's deferred list for ctx_defer_drain.  Returns 0, or -1 when
+ * the list is full and nothing was done (the caller keeps H or P). */
+int ctx_release_later(ctxshim_ctx_t *h);
+int ctx_free_later(void *p);
+/* Room left on the deferred list. */
+static inline unsigned ctx_defer_room(void)
+{
+	/* (a push that found the list full counts one over for a moment) */
+	unsigned n = atomic_load_explicit(&ctx_self.ndefer, memory_order_relaxed);
+	return n >= CTX_DEFER_MAX ? 0 : CTX_DEFER_MAX - n;
+}
+/* At a safe point (a path that allocates or frees anyway, never reached from
+ * a read or write): free what the thread deferred.  A load and a branch
+ * when there is nothing. */
+void ctx_defer_flush(void);
+static inline void ctx_defer_drain(void)
+{
+	if (unlikely(atomic_load_explicit(&ctx_self.ndefer, memory_order_relaxed)) &&
+	    !ctx_interrupted())
+		ctx_defer_flush();
+}
+/* What the thread holds now as a handle, making nothing (share/chain: NULL
+ * when it has no box yet); release with ctx_release(_later). */
+ctxshim_ctx_t *ctx_capture_held(void);
+/* ctx_switch for paths a signal handler may reach: the previous context is
+ * let go with ctx_release_later.  Returns -1 (and changes nothing) when the
+ * deferred list has no room or the thread is inside a context change. */
+int ctx_switch_later(ctxshim_ctx_t *h);
+
+/* A child made with vfork or posix_spawn (CLONE_VM) runs in its parent's
+ * memory until it execs: whatever it changed there, the parent would find
+ * changed.  ctx_in_vfork_child() is 1 in such a child: it must change
+ * nothing of the shim's state and allocate or free nothing.  Costs a getpid
+ * system call: only for calls that would change the state (close or dup2 of
+ * an fd the shim has a record of).  ctx_pid_set: in a forked child, this
+ * memory is now the calling process's own (core_defer.c). */
+int ctx_in_vfork_child(void);
+void ctx_pid_set(void);
 
 /* Hooks start with this: 1 when the shim should act on this call. */
 static inline int ctx_should_act(void)

@@ -84,6 +84,12 @@ struct walk {
  * (ctx_global_enter), until it is done with the entries. */
 void view_visit(const struct cmap *m, struct ctx_box *b, struct walk *w, int global);
 
+/* Arm the exit destructor that releases the thread's context and deferred
+ * list (core.c); setting the key allocates nothing. */
+void ctx_arm_exit(void);
+/* At start-up: keep the process's pid (core_defer.c). */
+void ctx_pid_init(void);
+
 /* In a forked child: locks another thread may have held (core_view.c). */
 void ctx_view_fork_child(void);
 

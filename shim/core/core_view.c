@@ -357,7 +357,7 @@ static int grave_room(void)
 			errno = EBUSY;
 			return -1;
 		}
-		nanosleep(&ms, NULL);
+		syscall(SYS_nanosleep, &ms, NULL);   /* not our hook, nor another preload's */
 	}
 	return 0;
 }

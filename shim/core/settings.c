@@ -30,7 +30,7 @@ void ctx_warn(const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
-	int saved = errno;
+	KEEP_ERRNO;
 	int n = snprintf(line, sizeof line, "ctxshim: ");
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
@@ -43,7 +43,7 @@ void ctx_warn(const char *fmt, ...)
 	line[n++] = '\n';
 	/* The raw system call: this line must not be decorated or re-enter. */
 	syscall(SYS_write, 2, line, (size_t)n);
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 int ctx_flag(const char *v)

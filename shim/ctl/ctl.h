@@ -8,7 +8,13 @@
  *   ctl_endpoint.c  the private directory, the socket (created atomically),
  *                   stale sockets, unlinking at exit
  *   ctl_server.c    settings, the listener thread (poll, per-client
- *                   deadlines, SO_PEERCRED), fork handling
+ *                   deadlines, SO_PEERCRED), its life: started at start-up
+ *                   or at a forked child's first wait, stopped and joined
+ *                   at exit and before the process sandboxes itself
+ *   ctl_hooks.c     the hooks that start the listener (first wait, a
+ *                   forked child's uid change) or stop it for good
+ *                   (seccomp, unshare...)
+ *   ctl_alone.c     the main thread gone: end as the process would have
  *   ctl_answer.c    the requests: info, get, set, unset
  *   ctl_conns.c     the "conns" answer, from the sockets family's table
  *   ctljson.c, ctlreq.c: the JSON writer and the request parser
@@ -23,8 +29,12 @@
 #include "core.h"
 #include "ctljson.h"
 
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* Fixed by ctl_init (CTXSHIM_CONTROL, CTXSHIM_TRACE_SPAWN). */
 extern int ctl_on;
@@ -34,6 +44,39 @@ extern int ctl_trace_spawn;
  * registers the calling thread, makes the endpoint and starts the
  * listener. */
 void ctl_init(void);
+
+/* ---- the listener's life (ctl_server.c), for ctl_hooks.c -------------- */
+
+/* 1 in a forked child that has made no endpoint yet: the wait hooks then
+ * call ctl_lazy_start.  Read without a lock on their fast path. */
+#define ctl_pending ctx_wait_pending   /* core.h: the first wait's flag */
+/* Make this process's endpoint and start its listener now (a forked
+ * child's first wait, or just before it gives up its uid). */
+void ctl_lazy_start(void);
+/* The process is about to sandbox itself (seccomp, no_new_privs, unshare,
+ * setns, chroot): stop and join the listener, remove the endpoint, and
+ * start none again in this process or its forked children. */
+void ctl_seal(void);
+
+/* System calls made directly: another preloaded library may interpose the
+ * libc functions (libfaketime wraps fstat, lstat, poll, getpid and the
+ * clocks) and may already be torn down while the listener still runs. */
+static inline pid_t ctl_getpid(void)
+{
+	return (pid_t)syscall(SYS_getpid);
+}
+static inline int ctl_sys_fstat(int fd, struct stat *st)
+{
+	return (int)syscall(SYS_fstat, fd, st);
+}
+static inline int ctl_sys_lstat(const char *path, struct stat *st)
+{
+	return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* What a forked child writes at fork sits together (each page written is
+ * copied, and the parent's next write to it faults too). */
+#define CTL_FORK_DATA __attribute__((section(".data.ctxshim_fork")))
 
 /* ---- thread registry (ctl_threads.c), used by thread.c ---------- */
 
@@ -60,7 +103,11 @@ void ctl_threads_init(void);
  * in the child only the forking thread remains. */
 void ctl_threads_fork_prepare(void);
 void ctl_threads_fork_parent(void);
-void ctl_threads_fork_child(void);
+/* LOCKED: fork_prepare took the registry's lock (the process had other
+ * threads); the forking thread's record is brought up to date by
+ * ctl_threads_child_start, when the child starts its listener. */
+void ctl_threads_fork_child(int locked, pid_t pid);
+void ctl_threads_child_start(void);
 /* The "threads" answer; SYMBOLS: name the spawn frames (dladdr). */
 void ctl_threads_answer(struct jbuf *out, int symbols);
 
@@ -105,6 +152,16 @@ void ctl_ep_unlink(const struct ctl_ep *ep);
  * returns the new fd (FD itself when it cannot be moved). */
 int ctl_fd_high(int fd);
 
+/* ---- the main thread gone (ctl_alone.c) --------------------------------- */
+
+/* 1 when the main thread is gone and the caller is the only other thread
+ * left; *CODE: the main thread's wait status (0: it called pthread_exit).
+ * 0 whenever it cannot tell (/proc unreadable). */
+int ctl_left_alone(long *code);
+/* The main thread was killed (CODE != 0): end the process with the same
+ * status.  Does not return. */
+void ctl_end_like_main(long code) __attribute__((noreturn));
+
 /* ---- requests (ctl_answer.c) ------------------------------------------- */
 
 /* Answer the request LINE (LEN bytes, no newline) into OUT: one JSON object
@@ -117,7 +174,9 @@ void ctl_answer_error(struct jbuf *out, const char *msg);
 
 /* The calling thread's tid, cached (a system call only the first time). */
 pid_t ctl_tid(void);
-/* CLOCK_MONOTONIC_COARSE in ns (resolution: a few ms). */
-uint64_t ctl_now_ns(void);
+#define ctl_now_ns ctx_now_ns   /* the coarse clock is core's (core/clock.c) */
+/* CLOCK_MONOTONIC in ns, by the system call itself: for the deadlines of
+ * the exit path. */
+uint64_t ctl_raw_now_ns(void);
 
 #endif

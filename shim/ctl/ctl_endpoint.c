@@ -14,6 +14,10 @@
  * chmod'ed to 0600 and set listening before rename() puts it in place, so a
  * client never finds a socket that is half made or not yet listening; the
  * rename also replaces whatever a killed process of the same pid left.
+ *
+ * The checks the listener repeats (fstat, lstat) and the unlink at exit are
+ * system calls made directly (ctl.h): they must not go through a library
+ * preloaded after the shim, which may be torn down by then.
  */
 #include "ctl.h"
 
@@ -38,7 +42,7 @@
 static int dir_ok(const char *dir)
 {
 	struct stat st;
-	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	return ctl_sys_lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
 	       (st.st_mode & 077) == 0;
 }
 
@@ -190,7 +194,7 @@ int ctl_ep_create(struct ctl_ep *ep, const char **why)
 	char dir[84], id[33];
 	struct sockaddr_un tmp = { .sun_family = AF_UNIX };
 	struct stat st;
-	pid_t pid = getpid();
+	pid_t pid = ctl_getpid();
 
 	ep->fd = -1;
 	if (choose_dir(dir, sizeof dir, why) < 0)
@@ -213,11 +217,11 @@ int ctl_ep_create(struct ctl_ep *ep, const char **why)
 	    rename(tmp.sun_path, ep->path) < 0)
 		goto fail_unlink;
 	fd = ctl_fd_high(fd);
-	if (fstat(fd, &st) < 0)
+	if (ctl_sys_fstat(fd, &st) < 0)
 		goto fail_close;
 	ep->fd_dev = st.st_dev;
 	ep->fd_ino = st.st_ino;
-	ep->path_ino = lstat(ep->path, &st) == 0 ? st.st_ino : 0;
+	ep->path_ino = ctl_sys_lstat(ep->path, &st) == 0 ? st.st_ino : 0;
 	ep->owner = pid;
 	ep->fd = fd;
 	return 0;
@@ -232,14 +236,14 @@ fail_close:
 int ctl_ep_fd_ok(const struct ctl_ep *ep)
 {
 	struct stat st;
-	return ep->fd >= 0 && fstat(ep->fd, &st) == 0 && st.st_dev == ep->fd_dev &&
+	return ep->fd >= 0 && ctl_sys_fstat(ep->fd, &st) == 0 && st.st_dev == ep->fd_dev &&
 	       st.st_ino == ep->fd_ino;
 }
 
 int ctl_ep_path_ok(const struct ctl_ep *ep)
 {
 	struct stat st;
-	if (lstat(ep->path, &st) < 0)
+	if (ctl_sys_lstat(ep->path, &st) < 0)
 		/* A process that dropped privileges may no longer look into
 		 * the directory: only a name that is gone is known to be gone. */
 		return errno != ENOENT && errno != ENOTDIR;
@@ -248,8 +252,8 @@ int ctl_ep_path_ok(const struct ctl_ep *ep)
 
 void ctl_ep_unlink(const struct ctl_ep *ep)
 {
-	if (ep->fd >= 0 && ep->owner == getpid() && ctl_ep_path_ok(ep))
-		unlink(ep->path);
+	if (ep->fd >= 0 && ep->owner == ctl_getpid() && ctl_ep_path_ok(ep))
+		syscall(SYS_unlinkat, AT_FDCWD, ep->path, 0);
 }
 
 /* The pid a directory entry belongs to: "<pid>.sock" or ".<pid>.*.tmp";
@@ -289,7 +293,7 @@ void ctl_ep_sweep(const struct ctl_ep *ep)
 	}
 	struct dirent *e;
 	int seen = 0, tmp;
-	pid_t self = getpid();
+	pid_t self = ctl_getpid();
 	while ((e = readdir(d)) && seen++ < 4096) {
 		pid_t pid = entry_pid(e->d_name, &tmp);
 		if (!pid || (pid == self && !tmp))

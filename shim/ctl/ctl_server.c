@@ -1,8 +1,9 @@
 /*
  * ctl_server.c: the control listener of a process (CTXSHIM_CONTROL=1).
  *
- * One thread per process, started by ctl_init (and, in a forked child, by
- * the fork handler) and never otherwise: a thread the shim starts is
+ * One thread per process, started by ctl_init, and in a forked child at its
+ * first wait (ctl_hooks.c): a child that execs or exits at once pays for no
+ * endpoint and no thread.  Never otherwise: a thread the shim starts is
  * visible to the program (PITFALLS.md), so with control off nothing is
  * started, created or listened on.  The thread blocks every signal (the
  * program's signals go to the program's threads), sets its recursion guard
@@ -20,6 +21,19 @@
  * (fstat identity) before each use, because a program may close every fd it
  * does not know of (closefrom) or dup2 over one: then the fd is no longer
  * ours, is left alone, and the endpoint is made anew.
+ *
+ * The listener must never keep a process alive or outlive its exit:
+ *   - at exit (an atexit handler, so before any library's destructor) it is
+ *     stopped and joined first; it removes the endpoint itself, as its last
+ *     act, so nothing the main thread may no longer do (sshd's seccomp
+ *     filter kills a thread calling unlink) runs before the join;
+ *   - before the process sandboxes itself (ctl_seal) the same happens, for
+ *     good;
+ *   - when the main thread is gone and it is the last thread left, it ends
+ *     itself (checked every CHECK_MS while idle);
+ *   - its idle loop makes system calls directly, and the exit path's
+ *     deadlines are read from the system call, never from a clock another
+ *     preloaded library may fake (libfaketime).
  */
 #include "ctl.h"
 
@@ -27,6 +41,7 @@
 #include "ctlreq.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +49,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -44,6 +60,7 @@
 #define WRITE_MS 5000         /* to take the whole answer */
 #define CHECK_MS 2000         /* how often an idle listener checks its endpoint */
 #define ANSWER_MAX (16u << 20)
+#define JOIN_MS 1000          /* at most this long to join it at exit */
 
 int ctl_on;
 int ctl_trace_spawn;
@@ -63,15 +80,26 @@ struct client {
 /* Held around every change to the set of fds the listener owns (accept,
  * close, a new endpoint), and by the fork prepare handler: a forked child
  * knows exactly which fds to close. */
-static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t fd_lock CTL_FORK_DATA = PTHREAD_MUTEX_INITIALIZER;
 static struct ctl_ep ep = { .fd = -1 };
 static struct client clients[MAX_CLIENTS];
 static int nclients;
 static uint64_t last_check_ns;
-/* At exit: the listener is asked to stop, and joined (briefly). */
+
+/* The listener's life in this process.  NONE: control off or no endpoint
+ * could be made; PENDING: a forked child that has not waited yet (no
+ * endpoint); BOUND: the endpoint is there (made at start-up), the thread
+ * starts at the first wait; STARTING: being made; UP: running; SEALED:
+ * stopped for good (exit, sandbox). */
+enum { LIFE_NONE, LIFE_PENDING, LIFE_BOUND, LIFE_STARTING, LIFE_UP, LIFE_SEALED };
+static atomic_int life CTL_FORK_DATA;
+/* The process LIFE belongs to: a vforked child shares this memory and must
+ * change nothing of its parent's. */
+static pid_t life_pid CTL_FORK_DATA;
+/* fork_prepare took the locks (the process had threads). */
+static int fork_locked CTL_FORK_DATA;
 static atomic_int stopping;
 static pthread_t listener_th;
-static int listener_up;
 
 static int on(const char *name)
 {
@@ -83,7 +111,7 @@ static int on(const char *name)
 static int client_fd_ok(const struct client *c)
 {
 	struct stat st;
-	return fstat(c->fd, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
+	return ctl_sys_fstat(c->fd, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
 }
 
 /* Drop C; its fd is closed only while it is still ours. */
@@ -203,11 +231,11 @@ static void accept_clients(void)
 			if (clients[i].fd < 0)
 				c = &clients[i];
 		pthread_mutex_lock(&fd_lock);
-		int fd = REAL(accept4)(ep.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = (int)syscall(SYS_accept4, ep.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			struct stat st;
 			fd = ctl_fd_high(fd);
-			fstat(fd, &st);
+			ctl_sys_fstat(fd, &st);
 			c->fd = fd;
 			c->dev = st.st_dev;
 			c->ino = st.st_ino;
@@ -264,12 +292,34 @@ static void endpoint_check(uint64_t now)
 		endpoint_renew(1);
 }
 
+/* Asked to stop: the endpoint goes, by this thread (see the top), and every
+ * fd it owns that is still its own is closed. */
+static void quit(void)
+{
+	pthread_mutex_lock(&fd_lock);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0) {
+			pthread_mutex_unlock(&fd_lock);
+			client_drop(&clients[i]);
+			pthread_mutex_lock(&fd_lock);
+		}
+	ctl_ep_unlink(&ep);
+	if (ctl_ep_fd_ok(&ep))
+		REAL(close)(ep.fd);
+	ep.fd = -1;
+	pthread_mutex_unlock(&fd_lock);
+}
+
 static void *listener(void *unused)
 {
 	(void)unused;
 	ctx_self.in_hook = 1;      /* for good: every hook passes through */
-	prctl(PR_SET_NAME, "ctxshim-ctl");
-	while (!atomic_load(&stopping)) {
+	REAL(prctl)(PR_SET_NAME, "ctxshim-ctl", 0, 0, 0);
+	for (;;) {
+		if (atomic_load(&stopping)) {
+			quit();
+			return NULL;
+		}
 		struct pollfd pf[MAX_CLIENTS + 1];
 		struct client *who[MAX_CLIENTS + 1];
 		int n = 0, listen_at = -1;
@@ -296,11 +346,17 @@ static void *listener(void *unused)
 			pf[n].events = c->writing ? POLLOUT : POLLIN;
 			who[n++] = c;
 		}
-		int r = poll(pf, (nfds_t)n, (int)(wait_ns / 1000000u) + 1);
+		struct timespec wait = { (time_t)(wait_ns / 1000000000u),
+					 (long)(wait_ns % 1000000000u) + 1000000 };
+		if (wait.tv_nsec >= 1000000000) {
+			wait.tv_sec++;
+			wait.tv_nsec -= 1000000000;
+		}
+		int r = (int)syscall(SYS_ppoll, pf, (nfds_t)n, &wait, NULL, (size_t)8);
 		now = ctl_now_ns();
 		if (r < 0) {
 			struct timespec pause = { 0, 10000000 };
-			nanosleep(&pause, NULL);
+			syscall(SYS_nanosleep, &pause, NULL);
 			continue;
 		}
 		for (int i = 0; i < n; i++) {
@@ -320,30 +376,61 @@ static void *listener(void *unused)
 			else if (pf[listen_at].revents & POLLIN)
 				accept_clients();
 		}
+		if (now - last_check_ns >= (uint64_t)CHECK_MS * 1000000u) {
+			long code;
+			if (ctl_left_alone(&code)) {
+				/* The main thread is gone and the program has no
+				 * thread left: end as the process would have ended. */
+				atomic_store(&life, LIFE_SEALED);
+				quit();
+				if (code != 0)
+					ctl_end_like_main(code);
+				/* It called pthread_exit: returning lets glibc end
+				 * the process as it would have (exit(0), the
+				 * program's exit handlers run here). */
+				ctx_self.in_hook = 0;
+				return NULL;
+			}
+		}
 		endpoint_check(now);
 	}
-	return NULL;
 }
 
-/* Make this process's endpoint and start its listener.  SWEEP: also clear
- * the sockets dead processes left. */
-static void start(int sweep)
+/* Make this process's endpoint.  SWEEP: also clear the sockets dead
+ * processes left.  1 when it is there. */
+static int make_endpoint(int sweep)
 {
 	const char *why;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	nclients = 0;
+	if (ctl_ep_create(&ep, &why) < 0) {
+		ctx_warn("CTXSHIM_CONTROL: no control endpoint: %s", why);
+		return 0;
+	}
+	if (sweep)
+		ctl_ep_sweep(&ep);
+	return 1;
+}
+
+/* Remove the endpoint from this thread (no listener ever ran): only the
+ * process that made it, only while the name and the fd are still its own. */
+static void drop_endpoint(void)
+{
+	ctl_ep_unlink(&ep);
+	if (ctl_ep_fd_ok(&ep))
+		REAL(close)(ep.fd);
+	ep.fd = -1;
+}
+
+/* Start the listener on the endpoint made.  1 when it runs. */
+static int start_listener(void)
+{
 	pthread_attr_t attr;
 	sigset_t all, old;
 	pthread_t th;
 
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
-	nclients = 0;
-	listener_up = 0;    /* in a forked child: the parent's is not here */
-	if (ctl_ep_create(&ep, &why) < 0) {
-		ctx_warn("CTXSHIM_CONTROL: no control endpoint: %s", why);
-		return;
-	}
-	if (sweep)
-		ctl_ep_sweep(&ep);
+	atomic_store(&stopping, 0);
 	last_check_ns = ctl_now_ns();
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -353,54 +440,169 @@ static void start(int sweep)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	listener_th = th;
-	listener_up = rc == 0;
 	if (rc != 0) {
 		ctx_warn("CTXSHIM_CONTROL: cannot start the control thread");
-		ctl_ep_unlink(&ep);
-		REAL(close)(ep.fd);
+		drop_endpoint();
+	}
+	return rc == 0;
+}
+
+/* Ask the listener to stop, wake it and wait for it (bounded: it may be
+ * blocked on a lock the thread that called exit from a signal handler
+ * holds).  Deadlines from the system call's clock: a faked clock would give
+ * up at once and leave it running through the other libraries' teardown. */
+static void stop_listener(void)
+{
+	atomic_store(&stopping, 1);
+	if (pthread_equal(pthread_self(), listener_th))
+		return;     /* exit() on the listener's own thread (it left alone) */
+	uint64_t until_ns = ctl_raw_now_ns() + (uint64_t)JOIN_MS * 1000000u;
+	struct timespec until = { (time_t)(until_ns / 1000000000u), (long)(until_ns % 1000000000u) };
+	/* Its poll() wakes when the listening socket is shut down; the fd is
+	 * touched only under fd_lock, while it is certainly ours. */
+	if (pthread_mutex_clocklock(&fd_lock, CLOCK_MONOTONIC, &until) == 0) {
+		if (ctl_ep_fd_ok(&ep))
+			REAL(shutdown)(ep.fd, SHUT_RDWR);
+		pthread_mutex_unlock(&fd_lock);
+	}
+	pthread_clockjoin_np(listener_th, NULL, CLOCK_MONOTONIC, &until);
+}
+
+/* The thread that made the listener: UP, unless the process sealed itself
+ * meanwhile (then this one stops it). */
+static void started(int ok)
+{
+	int expect = LIFE_STARTING;
+	if (!atomic_compare_exchange_strong(&life, &expect, ok ? LIFE_UP : LIFE_NONE) && ok)
+		stop_listener();
+}
+
+/* A forked child's first start: what fork left for now (fork_child). */
+static void child_start(void)
+{
+	if (ctl_ep_fd_ok(&ep))
+		REAL(close)(ep.fd);    /* the parent's endpoint */
+	ep.fd = -1;
+	ctl_threads_child_start();
+}
+
+void ctl_lazy_start(void)
+{
+	if (ctx_self.in_hook || ctx_self.in_core)
+		return;     /* the shim's own call, or a handler that interrupted it */
+	int saved = errno;
+	if (ctl_getpid() == life_pid) {
+		ctl_pending = 0;
+		int bound = LIFE_BOUND, pending = LIFE_PENDING;
+		ctx_self.in_hook++;
+		if (atomic_compare_exchange_strong(&life, &bound, LIFE_STARTING))
+			started(start_listener());
+		else if (atomic_compare_exchange_strong(&life, &pending, LIFE_STARTING)) {
+			child_start();
+			started(make_endpoint(0) && start_listener());
+		}
+		ctx_self.in_hook--;
+	}
+	errno = saved;
+}
+
+/* Stop for good: no listener runs in this process (or its forked children)
+ * from now on. */
+static void seal(void)
+{
+	if (!ctl_on || ctl_getpid() != life_pid)
+		return;     /* off, or a vforked child: the listener is its parent's */
+	ctl_pending = 0;
+	int was = atomic_exchange(&life, LIFE_SEALED);
+	if (was == LIFE_UP) {
+		stop_listener();
+	} else if (was == LIFE_BOUND) {
+		drop_endpoint();
+	} else if (was == LIFE_PENDING) {
+		if (ctl_ep_fd_ok(&ep))
+			REAL(close)(ep.fd);    /* the parent's, inherited */
 		ep.fd = -1;
 	}
 }
 
+void ctl_seal(void)
+{
+	int saved = errno;
+	if (!ctx_self.in_hook)
+		seal();
+	errno = saved;
+}
+
 /* ---- fork ------------------------------------------------------------------ */
 
+/* A process that never had a second thread needs no lock: nothing else
+ * can change the fds or the registry meanwhile.  Then nothing is written
+ * here either. */
 static void fork_prepare(void)
 {
+	if (__libc_single_threaded) {
+		if (fork_locked)
+			fork_locked = 0;
+		return;
+	}
 	pthread_mutex_lock(&fd_lock);
 	ctl_threads_fork_prepare();
+	fork_locked = 1;
 }
 
 static void fork_parent(void)
 {
+	if (!fork_locked)
+		return;
 	ctl_threads_fork_parent();
 	pthread_mutex_unlock(&fd_lock);
 }
 
 /* The child: the listener thread does not exist here, and its fds are the
- * parent's endpoint and the parent's clients: close them, then open this
- * process's own endpoint (nginx's workers are reachable by their pid).
- * Client buffers are left, not freed: the listener may have been changing
- * them when the fork happened. */
+ * parent's clients and endpoint.  This process's own endpoint and listener
+ * are made at its first wait, or before it gives up its uid (ctl_hooks.c):
+ * nginx's workers are reachable by their pid, a child that execs or exits
+ * at once pays for nothing.  Only what must change is done now (pages
+ * written here are copied): the parent's endpoint fd is closed at that
+ * first start (or on sealing; it is close-on-exec).  Client buffers are
+ * left, not freed: the listener may have been changing them when the fork
+ * happened. */
 static void fork_child(void)
 {
 	int saved = errno;
-	pthread_mutex_init(&fd_lock, NULL);
-	if (ep.fd >= 0 && ctl_ep_fd_ok(&ep))
-		REAL(close)(ep.fd);
-	ep.fd = -1;
-	for (int i = 0; i < MAX_CLIENTS; i++) {
+	life_pid = ctl_getpid();
+	if (fork_locked)
+		pthread_mutex_init(&fd_lock, NULL);
+	for (int i = 0; i < MAX_CLIENTS && nclients > 0; i++) {
 		struct client *c = &clients[i];
-		if (c->fd >= 0 && client_fd_ok(c))
+		if (c->fd < 0)
+			continue;
+		if (client_fd_ok(c))
 			REAL(close)(c->fd);
 		memset(c, 0, sizeof *c);
 		c->fd = -1;
 	}
-	ctl_threads_fork_child();
-	start(0);
+	if (nclients)
+		nclients = 0;
+	if (atomic_load(&stopping))
+		atomic_store(&stopping, 0);
+	ctl_threads_fork_child(fork_locked, life_pid);
+	if (atomic_load(&life) != LIFE_SEALED) {
+		atomic_store(&life, LIFE_PENDING);
+		ctl_pending = 1;
+	}
 	errno = saved;
 }
 
 /* ---- start-up and exit ------------------------------------------------------ */
+
+/* At exit: the listener is stopped and joined, and it removes the socket
+ * (only the process that made it, only while the name is still its
+ * socket); nothing starts again during the rest of the exit. */
+static void at_exit(void)
+{
+	ctl_seal();
+}
 
 void ctl_init(void)
 {
@@ -413,35 +615,27 @@ void ctl_init(void)
 	ctx_observed = 1;
 	ctl_ep_settings();
 	ctl_threads_init();
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	start(1);
+	life_pid = ctl_getpid();
+	ctx_wait_fn = ctl_lazy_start;
+	ctx_at_fork(fork_prepare, fork_parent, fork_child);
+	/* Run at exit() before every library's destructor (which may tear
+	 * down what the listener calls into). */
+	atexit(at_exit);
+	/* The endpoint now (so it is where clients look, and made while the
+	 * process still has the uid it started with); the thread at the first
+	 * wait (ctl_hooks.c): a program that never waits (a shell running
+	 * commands, xargs, a short command) stays single-threaded, and its
+	 * forks stay as cheap as without control.  A client that connects
+	 * before is answered then. */
+	if (make_endpoint(1)) {
+		atomic_store(&life, LIFE_BOUND);
+		ctl_pending = 1;
+	}
 }
 
-/* At exit: only the process that made the socket removes it, and only
- * while the name is still its socket.  Then the listener is stopped (it
- * leaves nothing behind for leak checkers); the wait for it is bounded
- * (50 ms), so an exit from a signal handler that interrupted a lock holder
- * cannot hang on it. */
+/* The destructor is a second chance (exit paths that skip atexit handlers
+ * but run destructors); at_exit has usually sealed everything already. */
 __attribute__((destructor)) static void ctl_fini(void)
 {
-	if (!ctl_on)
-		return;
-	int locked = pthread_mutex_trylock(&fd_lock) == 0;
-	ctl_ep_unlink(&ep);
-	atomic_store(&stopping, 1);
-	if (ep.fd >= 0 && ctl_ep_fd_ok(&ep))
-		shutdown(ep.fd, SHUT_RDWR);    /* wakes its poll() */
-	if (locked)
-		pthread_mutex_unlock(&fd_lock);
-	if (listener_up) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 50000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		if (pthread_timedjoin_np(listener_th, NULL, &until) == 0)
-			listener_up = 0;
-	}
+	ctl_seal();
 }

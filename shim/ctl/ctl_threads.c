@@ -41,6 +41,7 @@ struct ctl_thread {
 	struct ctx_thread *_Atomic ctx;     /* the thread's ctx_self; NULL until
 					     * the thread runs */
 	pid_t tid;
+	pid_t pid;                  /* the process that made the record */
 	pid_t ptid;                 /* the thread that called pthread_create */
 	uint64_t start_ns;          /* ctl_now_ns() */
 	int nframes;                /* spawn backtrace, innermost first */
@@ -48,11 +49,12 @@ struct ctl_thread {
 	void *frames[];
 };
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ctl_thread reg_head = { .prev = &reg_head, .next = &reg_head };
-static unsigned reg_count;
-static struct ctl_thread *free_list;   /* records to reuse, under reg_lock */
-static unsigned free_count;
+static pthread_mutex_t reg_lock CTL_FORK_DATA = PTHREAD_MUTEX_INITIALIZER;
+static struct ctl_thread reg_head CTL_FORK_DATA = { .prev = &reg_head, .next = &reg_head };
+static unsigned reg_count CTL_FORK_DATA;
+static struct ctl_thread *free_list CTL_FORK_DATA;   /* records to reuse, under reg_lock */
+static unsigned free_count CTL_FORK_DATA;
+static pid_t proc_pid CTL_FORK_DATA;   /* this process (records it made) */
 #define FREE_KEEP 256                  /* more than this are freed */
 
 /* This thread's record (fork keeps it for the forking thread). */
@@ -79,13 +81,14 @@ pid_t ctl_tid(void)
 	return my_tid;
 }
 
-/* The coarse clock (a few ms of resolution) costs a third of the precise
- * one, and it is read on every thread start; ages and deadlines of seconds
- * need no better. */
-uint64_t ctl_now_ns(void)
+/* libc's own clock_gettime (its vDSO path), found once by ctl_threads_init
+ * in libc itself: a library preloaded after the shim may fake the clocks
+ * (libfaketime) and be torn down at exit while the listener still reads
+ * them.  NULL: the system call. */
+uint64_t ctl_raw_now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -126,6 +129,7 @@ static struct ctl_thread *rec_get(void)
 	}
 	atomic_store_explicit(&r->ctx, NULL, memory_order_relaxed);
 	r->tid = 0;
+	r->pid = proc_pid;
 	r->ptid = 0;
 	r->nframes = 0;
 	r->next = &reg_head;
@@ -227,13 +231,15 @@ void ctl_threads_init(void)
 {
 	clockid_t cid;
 	ctx_global_scan = oldest_reader;
+	(void)ctx_now_ns();   /* libc's clock found now, before any other thread */
 	tid_by_clock = pthread_getcpuclockid(pthread_self(), &cid) == 0 &&
 		       (pid_t)~((int)cid >> 3) == (pid_t)syscall(SYS_gettid);
 	/* The main thread stays registered for the life of the process: its
 	 * TLS is part of the initial allocation and outlives even its
 	 * pthread_exit.  Another thread that happened to run ctx_init first
 	 * has no cleanup handler to unregister it: it stays unknown. */
-	if (read_tid() != getpid())
+	proc_pid = ctl_getpid();
+	if (read_tid() != proc_pid)
 		return;
 	struct ctl_thread *r = rec_get();
 	if (r)
@@ -253,23 +259,34 @@ void ctl_threads_fork_parent(void)
 }
 
 /* The child has one thread, the one that forked: every other record names
- * a thread that does not exist here, and goes to the free list. */
-void ctl_threads_fork_child(void)
+ * a thread that does not exist here.  They go to the free list when the
+ * child starts its listener (ctl_threads_child_start): pages a child writes
+ * at fork are copied, and most children exec or exit at once. */
+void ctl_threads_fork_child(int locked, pid_t pid)
+{
+	my_tid = read_tid();
+	proc_pid = pid;
+	if (locked)
+		pthread_mutex_init(&reg_lock, NULL);
+}
+
+void ctl_threads_child_start(void)
 {
 	struct ctl_thread *mine = my_rec;
-	pthread_mutex_init(&reg_lock, NULL);
+	pthread_mutex_lock(&reg_lock);
 	for (struct ctl_thread *r = reg_head.next, *next; r != &reg_head; r = next) {
 		next = r->next;
-		if (r != mine)
-			rec_put_locked(r);
+		if (r != mine && r->pid != proc_pid)
+			rec_put_locked(r);     /* the parent's */
 	}
-	my_tid = read_tid();
-	if (!mine)
-		return;    /* unregistered in the parent: stays unknown */
-	mine->tid = my_tid;
-	mine->ptid = 0;
-	mine->nframes = 0;
-	mine->start_ns = ctl_now_ns();
+	if (mine) {    /* else: unregistered in the parent, stays unknown */
+		mine->pid = proc_pid;
+		mine->tid = ctl_tid();
+		mine->ptid = 0;
+		mine->nframes = 0;
+		mine->start_ns = ctl_now_ns();
+	}
+	pthread_mutex_unlock(&reg_lock);
 }
 
 /* ---- the answer ----------------------------------------------------------- */

@@ -167,7 +167,11 @@ CTX_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	return net_recvmsg(fd, msg, flags);
 }
 
-/* ---- closing ---------------------------------------------------------- */
+/* ---- closing ----------------------------------------------------------
+ * In a vforked child (Python's subprocess, posix_spawn) the tables are the
+ * parent's: the child's close, dup2, dup3 and close_range change its own fd
+ * table only, so they must leave ours alone (and free nothing).  Telling
+ * costs a system call, paid only when there is something to forget. */
 
 /* FD's open file may be about to go: a json/logfmt record left open on it
  * is ended while it still can be (before the real close or dup2).  FD_LOGQ
@@ -185,7 +189,7 @@ static inline void closing(int fd)
 
 CTX_EXPORT int close(int fd)
 {
-	if (unlikely(fdtab_get(fd))) {
+	if (unlikely(fdtab_get(fd)) && likely(!ctx_in_vfork_child())) {
 		KEEP_ERRNO;
 		closing(fd);
 		forget(fd);
@@ -210,7 +214,12 @@ static inline int dup_watched(int old, int new, unsigned *carry)
 	*carry = fdtab_get(old) & (FD_LOG | FD_LOGQ | FD_JOURNAL);
 	if (old == new)
 		return 0;
-	return fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new]);
+	if (!(fdtab_get(new) || *carry || ((unsigned)new < 3 && fdtab_default[new])))
+		return 0;
+	KEEP_ERRNO;
+	int child = ctx_in_vfork_child();
+	RESTORE_ERRNO;
+	return !child;
 }
 
 /* After a successful dup of OLD onto NEW.  NEW's old file is closed now; its
@@ -261,18 +270,29 @@ CTX_EXPORT int dup3(int old, int new, int flags)
 
 CTX_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
-		KEEP_ERRNO;
-		for (unsigned fd = first; fd <= last && fd < FDTAB_MAX; fd++) {
-			closing((int)fd);
-			forget((int)fd);
-		}
+	if (flags & CLOSE_RANGE_CLOEXEC)
+		return REAL(close_range)(first, last, flags);
+	/* The first fd we know of, if any: nothing to do (and nothing to ask
+	 * the kernel) for a range of fds we never marked. */
+	unsigned fd = first;
+	while (fd <= last && fd < FDTAB_MAX && !fdtab_get((int)fd))
+		fd++;
+	if (fd > last || fd >= FDTAB_MAX)
+		return REAL(close_range)(first, last, flags);
+	KEEP_ERRNO;
+	if (ctx_in_vfork_child()) {
 		RESTORE_ERRNO;
+		return REAL(close_range)(first, last, flags);
 	}
+	for (; fd <= last && fd < FDTAB_MAX; fd++) {
+		closing((int)fd);
+		forget((int)fd);
+	}
+	RESTORE_ERRNO;
 	int r = REAL(close_range)(first, last, flags);
-	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
-		for (unsigned fd = first; fd <= last && fd < 3; fd++)
-			fdtab_unset((int)fd, 0xff);
+	if (r == 0) {
+		for (unsigned s = first; s <= last && s < 3; s++)
+			fdtab_unset((int)s, 0xff);
 	}
 	return r;
 }

@@ -53,7 +53,7 @@ int log_vformat(char *buf, size_t cap, char **out, int flag, const char *fmt, va
 
 struct log_config {
 	int sinks;              /* LOG_SINK_* */
-	int style;              /* LF_TEXT, LF_LOGFMT, LF_JSON */
+	int style;              /* LF_TEXT, LF_LOGFMT, LF_JSON, LF_OTEL */
 	int syslog_max;         /* syslog messages above this level are dropped */
 	int line_level;         /* {level} of lines that carry none (stderr, files) */
 	int rfc5424;            /* syslog: RFC 5424 packets with structured data */

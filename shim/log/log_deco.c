@@ -232,13 +232,13 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 		 * since a write may come from a signal handler; malloc'ed only
 		 * for a large context, and only where that is safe */
 		struct cmap *m = NULL;
-		int saved = errno;
+		KEEP_ERRNO;
 		d->gver = 1;    /* the layer is in the snapshot, compared with it */
 		if (ctx_snapshot_into(d->snap, sizeof d->snap, &m) == 0)
 			f->ctx = m;
 		else if (errno == ENOSPC && d->safe && ctx_snapshot(&d->owned) == 0)
 			f->ctx = d->owned;
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 	f->service = log_cfg.service;
 	f->service_len = log_cfg.service_len;
@@ -248,6 +248,7 @@ const struct lt_fields *log_deco_fields(struct log_deco *d)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		f->ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		f->ns = (int32_t)(ts.tv_nsec % 1000000);
 		f->utc_off_min = tz_offset(ts.tv_sec, d->safe);
 	}
 	if (uses & LT_USES_PID)

@@ -225,7 +225,8 @@ CTX_EXPORT void errx(int status, const char *fmt, ...)
 static void error_body(int status, int errnum, const char *file, unsigned line, int at_line,
 		       const char *fmt, va_list ap, int deco, void *caller)
 {
-	int saved = errno, cancel;
+	KEEP_ERRNO;
+	int cancel;
 	char buf[MSG_BUF], *msg = buf, eb[256], num[16];
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	fflush(stdout);
@@ -259,7 +260,7 @@ static void error_body(int status, int errnum, const char *file, unsigned line, 
 			v[c++] = (struct iovec){ " ", 1 };
 		}
 	}
-	errno = saved;
+	RESTORE_ERRNO;
 	int was = log_enter();
 	int n = fmt_msg(buf, &msg, fmt, ap);
 	log_leave(was);
@@ -284,7 +285,7 @@ static void error_body(int status, int errnum, const char *file, unsigned line, 
 	pthread_setcancelstate(cancel, NULL);
 	if (status)
 		exit(status);
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 /* Without the shim acting (disabled, recursion, wide stderr), glibc's own
@@ -298,7 +299,7 @@ static void error_any(int status, int errnum, const char *file, unsigned line, i
 		ctx_init();
 	if (stderr && fwide(stderr, 0) > 0) {
 		char buf[MSG_BUF], *msg = buf;
-		int saved = errno;
+		KEEP_ERRNO;
 		fflush(stdout);
 		if (error_print_progname)
 			error_print_progname();
@@ -306,7 +307,7 @@ static void error_any(int status, int errnum, const char *file, unsigned line, i
 			fwprintf(stderr, at_line ? L"%s:" : L"%s: ", program_invocation_name);
 		if (at_line)
 			fwprintf(stderr, file ? L"%s:%u: " : L" ", file, line);
-		errno = saved;
+		RESTORE_ERRNO;
 		int n = fmt_msg(buf, &msg, fmt, ap);
 		fwprintf(stderr, L"%.*s", n > 0 ? n : 0, msg);
 		++error_message_count;
@@ -320,7 +321,7 @@ static void error_any(int status, int errnum, const char *file, unsigned line, i
 			free(msg);
 		if (status)
 			exit(status);
-		errno = saved;
+		RESTORE_ERRNO;
 		return;
 	}
 	error_body(status, errnum, file, line, at_line, fmt, ap, acting(), caller);

@@ -1,6 +1,6 @@
 /*
- * log_fdkind.c: whether a process's stdout/stderr is a log or data
- * (issue 10, item 16).  The settings reach every child, but bytes another
+ * log_fdkind.c: whether a process's stdout/stderr is a log or data.  The
+ * settings reach every child, but bytes another
  * process reads as data must never change: a shell's `$(...)`, popen, a
  * subprocess with captured output, a CGI script's connection, FastCGI
  * workers' stderr are pipes or sockets their parent reads.
@@ -105,7 +105,7 @@ int log_fd_decide(int fd)
 {
 	if ((unsigned)fd >= FDTAB_MAX)
 		return 0;
-	int saved = errno;
+	KEEP_ERRNO;
 	int log = is_log(fd);
 	/* Only an undecided fd changes: a close or dup2 meanwhile in another
 	 * thread has set what the fd is now. */
@@ -117,6 +117,6 @@ int log_fd_decide(int fd)
 							  memory_order_relaxed))
 			break;
 	}
-	errno = saved;
+	RESTORE_ERRNO;
 	return log;
 }

@@ -96,8 +96,10 @@ static void parse_style(const char *v)
 		log_cfg.style = LF_LOGFMT;
 	else if (!strcmp(v, "json"))
 		log_cfg.style = LF_JSON;
+	else if (!strcmp(v, "otel"))
+		log_cfg.style = LF_OTEL;
 	else
-		ctx_warn("CTXSHIM_LOG_STYLE=%.32s is not text, logfmt or json; using text", v);
+		ctx_warn("CTXSHIM_LOG_STYLE=%.32s is not text, logfmt, json or otel; using text", v);
 }
 
 static void parse_format(const char *v)
@@ -129,7 +131,7 @@ void log_tz_init(void);
 
 void log_init(void)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	memset(&log_cfg, 0, sizeof log_cfg);
 	parse_sinks(ctx_getenv("CTXSHIM_LOG"));
 	parse_style(ctx_getenv("CTXSHIM_LOG_STYLE"));
@@ -165,5 +167,5 @@ void log_init(void)
 	}
 	if (log_cfg.sinks & LOG_SINK_JOURNAL)
 		log_sink_journal.open();
-	errno = saved;
+	RESTORE_ERRNO;
 }

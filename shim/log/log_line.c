@@ -116,7 +116,7 @@ void log_finish(int fd, const char *p, size_t n)
 		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && waits++ < 50) {
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 			int was = log_enter();   /* poll may be someone's hook */
-			poll(&pfd, 1, 100);
+			REAL(poll)(&pfd, 1, 100);
 			log_leave(was);
 		} else {
 			return;   /* the fd is broken: nothing more can go out */

@@ -9,6 +9,10 @@
  * reuses the number next, a socket's data perhaps.
  *
  * Without file: patterns every hook here is a load and a branch.
+ *
+ * A vforked child (core.h) shares the tables with its parent: what it opens
+ * or closes is its own business, never recorded (checked only where a record
+ * would change).
  */
 #undef _FORTIFY_SOURCE
 #include "log.h"
@@ -41,6 +45,10 @@ static void opened(int fd, const char *path)
 	if (fd < 0 || !path || !matches(path))
 		return;
 	KEEP_ERRNO;
+	if (ctx_in_vfork_child()) {
+		RESTORE_ERRNO;
+		return;
+	}
 	if (fdtab_get(fd))
 		fdtab_forget(fd);   /* a closed fd's leftovers: it is new */
 	log_set_state(fd, 0);
@@ -201,6 +209,8 @@ static FILE *reopen(freopen_fn real, const char *path, const char *mode, FILE *f
 		ctx_init();
 	/* A NULL path keeps the same file (only the mode changes). */
 	int old = f && path ? f->_fileno : -1;
+	if (old >= 0 && fdtab_get(old) && ctx_in_vfork_child())
+		return real(path, mode, f);
 	closing(old);
 	FILE *r = real(path, mode, f);
 	if (old >= 0) {
@@ -229,9 +239,13 @@ CTX_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 CTX_EXPORT int fclose(FILE *f)
 {
 	int fd = f ? f->_fileno : -1;
-	if (likely(fd < 0 || !fdtab_get(fd)))
+	if (likely(fd < 0 || !fdtab_get(fd)) || ctx_in_vfork_child())
 		return REAL(fclose)(f);
 	closing(fd);
+	/* A connection's stream (fdopen): its state goes before the fd does,
+	 * as close does, and so does the closing thread's lease on it. */
+	if (fdtab_get(fd) & FD_CONN)
+		fdtab_forget(fd);
 	int r = REAL(fclose)(f);
 	int err = errno;
 	closed(fd);
@@ -245,6 +259,10 @@ CTX_EXPORT int fcloseall(void)
 {
 	int r = REAL(fcloseall)();
 	KEEP_ERRNO;
+	if (ctx_in_vfork_child()) {
+		RESTORE_ERRNO;
+		return r;
+	}
 	/* fcloseall flushes stdin/out/err and closes the rest; fds above 2
 	 * that are still open are not streams' (fcntl tells) */
 	for (int fd = 3; fd < FDTAB_MAX; fd++) {
@@ -261,11 +279,26 @@ CTX_EXPORT void closefrom(int low)
 {
 	if (low < 0)
 		low = 0;
+	int first = low;
+	while (first < FDTAB_MAX && !fdtab_get(first))
+		first++;
+	if (first >= FDTAB_MAX) {       /* nothing of ours in the range */
+		REAL(closefrom)(low);
+		return;
+	}
 	KEEP_ERRNO;
-	for (int fd = low; fd < FDTAB_MAX; fd++)
+	if (ctx_in_vfork_child()) {
+		RESTORE_ERRNO;
+		REAL(closefrom)(low);
+		return;
+	}
+	for (int fd = first; fd < FDTAB_MAX; fd++) {
 		closing(fd);
+		if (fdtab_get(fd) & FD_CONN)
+			fdtab_forget(fd);   /* connections: as close does */
+	}
 	RESTORE_ERRNO;
 	REAL(closefrom)(low);
-	for (int fd = low; fd < FDTAB_MAX; fd++)
+	for (int fd = first; fd < FDTAB_MAX; fd++)
 		closed(fd);
 }

@@ -101,8 +101,8 @@ static int print_with_context(int priority, const char *file, const char *line,
 			      const char *func, const char *fmt, va_list ap)
 {
 	char msg[FIELD_BUF], *text;
-	int saved = errno;
-	int n = log_vformat(msg + 8, sizeof msg - 8, &text, -1, fmt, ap, saved);
+	KEEP_ERRNO;
+	int n = log_vformat(msg + 8, sizeof msg - 8, &text, -1, fmt, ap, saved_errno_);
 	if (n < 0)
 		return -ENOMEM;
 	char pri[16];

@@ -113,10 +113,10 @@ static int is_journal_stream(int fd)
 
 static int journal_open(void)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	if (is_journal_stream(STDERR_FILENO))
 		fdtab_store(STDERR_FILENO, FD_LOG | FD_JOURNAL);
-	errno = saved;
+	RESTORE_ERRNO;
 	return 0;
 }
 

@@ -44,7 +44,8 @@ static void put_uint(struct lbuf *b, unsigned long v)
 
 int log_dgram_send(const char *path, const char *p, size_t n)
 {
-	int saved = errno, rc = -1;
+	KEEP_ERRNO;
+	int rc = -1;
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	size_t pl = strlen(path);
 	if (pl >= sizeof a.sun_path)
@@ -66,7 +67,7 @@ int log_dgram_send(const char *path, const char *p, size_t n)
 	if (s >= 0)
 		REAL(close)(s);
 out:
-	errno = saved;
+	RESTORE_ERRNO;
 	return rc;
 }
 

@@ -146,7 +146,7 @@ static void quiet_write(int fd, const char *p, size_t n)
 	}
 	if (!was_pending) {
 		struct timespec zero = { 0, 0 };
-		sigtimedwait(&pipe_set, NULL, &zero);   /* the one we raised, if any */
+		REAL(sigtimedwait)(&pipe_set, NULL, &zero);   /* the one we raised, if any */
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -199,7 +199,7 @@ static void end_record(int s)
 	lf_json_string(&b, (const char *)held, n);   /* never completed: U+FFFD */
 	b.len += lt_suffix(&log_cfg.tpl, log_cfg.style, &none, buf + b.len, sizeof buf - 1 - b.len);
 	buf[b.len++] = '\n';
-	int saved = errno;
+	KEEP_ERRNO;
 	if (f) {
 		/* never wait for a lock another thread may hold at exit */
 		if (ftrylockfile(f) != 0)
@@ -212,7 +212,7 @@ static void end_record(int s)
 		quiet_write(s, buf, b.len);
 	}
 	atomic_store_explicit(&log_line_state[s], 0, memory_order_relaxed);
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 /* 1 when another fd we know of is a copy of slot S. */
@@ -247,7 +247,7 @@ static void fork_child(void)
 void log_slots_init(void)
 {
 	atomic_store(&self_pid, getpid());
-	pthread_atfork(NULL, NULL, fork_child);
+	ctx_at_fork(NULL, NULL, fork_child);
 }
 
 __attribute__((destructor)) static void log_slots_fini(void)

@@ -57,8 +57,11 @@ static void openlog_state(struct log_record *r, char *ident, size_t n)
 {
 	pthread_mutex_lock(&sl_lock);
 	const char *id = sl_ident ? sl_ident : program_invocation_short_name;
-	size_t il = strnlen(id ? id : "", n - 1);
-	memcpy(ident, id ? id : "", il);
+	/* no strnlen over a "" stand-in: gcc -O1 with ASan then warns that
+	 * the bound exceeds the literal's size (stringop-overread) */
+	size_t il = id ? strnlen(id, n - 1) : 0;
+	if (il)
+		memcpy(ident, id, il);
 	ident[il] = '\0';
 	r->ident = ident;
 	r->option = sl_option;

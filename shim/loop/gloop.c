@@ -168,7 +168,7 @@ static GSourceCallbackFuncs gw_funcs = { gw_ref, gw_unref, gw_get };
 
 static struct gw *gw_new(GSourceFunc func, gpointer data, GDestroyNotify notify, int once)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	struct gw *w = malloc(sizeof *w);
 	if (w) {
 		atomic_init(&w->refs, 1);
@@ -178,7 +178,7 @@ static struct gw *gw_new(GSourceFunc func, gpointer data, GDestroyNotify notify,
 		w->notify = notify;
 		w->ctx = ctx_capture();
 	}
-	errno = saved;
+	RESTORE_ERRNO;
 	return w;
 }
 

@@ -111,9 +111,9 @@ static GThreadPool *pool_new(GFunc func, gpointer user_data, GDestroyNotify item
 	*done = 0;
 	if (!func || !gl_ready() || !gl.pool_new_full)
 		return NULL;
-	int saved = errno;
+	KEEP_ERRNO;
 	struct gpool *gp = calloc(1, sizeof *gp);
-	errno = saved;
+	RESTORE_ERRNO;
 	if (!gp)
 		return NULL;
 	atomic_init(&gp->refs, 1);
@@ -128,11 +128,11 @@ static GThreadPool *pool_new(GFunc func, gpointer user_data, GDestroyNotify item
 		gpool_unref(gp);
 		return NULL;
 	}
-	saved = errno;
+	saved_errno_ = errno;
 	struct ptrtab_node *stale = NULL;
 	gp->node.key = pool;
 	if (!atomic_exchange(&watched, 1))
-		loop_watch_fork(&pools);
+		ctx_fork_watch(&pools);
 	if (ptrtab_put(&pools, &gp->node, &stale) < 0) {
 		/* Out of memory: untracked, its items would be pushed bare.  Make
 		 * the program's own pool instead (nothing was pushed yet). */
@@ -140,13 +140,13 @@ static GThreadPool *pool_new(GFunc func, gpointer user_data, GDestroyNotify item
 		if (pfree)
 			pfree(pool, TRUE, TRUE);
 		gpool_unref(gp);
-		errno = saved;
+		RESTORE_ERRNO;
 		*done = 0;
 		return NULL;
 	}
 	if (stale)
 		gpool_unref((struct gpool *)stale);
-	errno = saved;
+	RESTORE_ERRNO;
 	return pool;
 }
 
@@ -188,10 +188,10 @@ CTX_EXPORT gboolean g_thread_pool_push(GThreadPool *pool, gpointer data, GError 
 	if (!gp)
 		return real(pool, data, error);
 	/* A pool of ours runs item_run, so every item must be wrapped. */
-	int saved = errno;
+	KEEP_ERRNO;
 	struct gitem *it = malloc(sizeof *it);
 	if (!it) {
-		errno = saved;
+		RESTORE_ERRNO;
 		return FALSE;
 	}
 	it->gp = gp;
@@ -204,7 +204,7 @@ CTX_EXPORT gboolean g_thread_pool_push(GThreadPool *pool, gpointer data, GError 
 	gp->queued.next->prev = it;
 	gp->queued.next = it;
 	pthread_mutex_unlock(&gp->lock);
-	errno = saved;
+	RESTORE_ERRNO;
 	/* FALSE means no new thread could start; the item is queued all the same. */
 	return real(pool, it, error);
 }

@@ -82,11 +82,11 @@ static void evw_clear(struct evw *w)
 
 static struct evw *evw_alloc(void)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	struct evw *w = calloc(1, sizeof *w);
 	if (w)
 		atomic_flag_clear(&w->busy);
-	errno = saved;
+	RESTORE_ERRNO;
 	return w;
 }
 
@@ -116,8 +116,8 @@ static void levent_watch_fork(void)
 	static atomic_int done;
 	if (atomic_load_explicit(&done, memory_order_relaxed) || atomic_exchange(&done, 1))
 		return;
-	loop_watch_fork(&evtab);
-	loop_at_fork(NULL, NULL, child_reset);
+	ctx_fork_watch(&evtab);
+	ctx_at_fork(NULL, NULL, child_reset);
 }
 
 /* Keep W as the record of EV; a record left there for the same address (an
@@ -151,9 +151,9 @@ static struct evw *evw_reuse(struct event *ev)
 
 static void evw_forget(struct event *ev)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	evw_free((struct evw *)ptrtab_take(&evtab, ev));
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 /* ---- running ---------------------------------------------------------- */
@@ -220,10 +220,10 @@ CTX_EXPORT struct event *event_new(struct event_base *base, evutil_socket_t fd, 
 		free(w);
 		return NULL;
 	}
-	int saved = errno;
+	KEEP_ERRNO;
 	evw_set(w, ev, cb, arg, events);
 	evw_keep(ev, w);
-	errno = saved;
+	RESTORE_ERRNO;
 	return ev;
 }
 
@@ -264,7 +264,7 @@ CTX_EXPORT void event_set(struct event *ev, evutil_socket_t fd, short events,
 /* Store a fresh capture in *SLOT of W (under its lock). */
 static void evw_capture(struct evw *w, int active)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	ctxshim_ctx_t **slot = active ? &w->act : &w->ctx;
 	ctxshim_ctx_t *c = NULL, *old;
 	busy_lock(&w->busy);
@@ -281,7 +281,7 @@ static void evw_capture(struct evw *w, int active)
 	*slot = c;
 	busy_unlock(&w->busy);
 	ctx_release(old);
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 CTX_EXPORT int event_add(struct event *ev, const struct timeval *tv)
@@ -347,12 +347,12 @@ CTX_EXPORT void event_free(struct event *ev)
 	struct evw *w = evw_of(ev);
 	real(ev);
 	if (w) {
-		int saved = errno;
+		KEEP_ERRNO;
 		struct ptrtab_node *n = ptrtab_take(&evtab, ev);
 		if (n && n != &w->node)
 			evw_free((struct evw *)n);
 		evw_free(w);
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 }
 

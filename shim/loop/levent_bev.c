@@ -72,7 +72,7 @@ static struct bew *bew_bind(struct bufferevent *bev, bufferevent_data_cb r,
 			    bufferevent_data_cb w, bufferevent_event_cb ev, void *arg)
 {
 	static atomic_int watched;
-	int saved = errno;
+	KEEP_ERRNO;
 	struct ptrtab_node *stale = NULL;
 	ctxshim_ctx_t *c = ctx_capture();
 	struct ptrtab_shard *s = ptrtab_shard(&bevtab, bev);
@@ -89,8 +89,8 @@ static struct bew *bew_bind(struct bufferevent *bev, bufferevent_data_cb r,
 	pthread_mutex_unlock(&s->lock);
 	if (b) {
 		if (!atomic_exchange(&watched, 1)) {
-			loop_watch_fork(&bevtab);
-			loop_at_fork(NULL, NULL, child_reset);
+			ctx_fork_watch(&bevtab);
+			ctx_at_fork(NULL, NULL, child_reset);
 		}
 		bew_lock(b);
 		b->readcb = r;
@@ -103,7 +103,7 @@ static struct bew *bew_bind(struct bufferevent *bev, bufferevent_data_cb r,
 		bew_unlock(b);
 	}
 	ctx_release(c);
-	errno = saved;
+	RESTORE_ERRNO;
 	return b;
 }
 
@@ -134,9 +134,9 @@ CTX_EXPORT struct bufferevent *bufferevent_new(evutil_socket_t fd, bufferevent_d
 	struct bufferevent *bev = real(fd, r, w, ev, arg);
 	struct bew *b;
 	if (bev && setcb && levent_act(LOOP_CALLER()) && (b = bew_bind(bev, r, w, ev, arg)) != NULL) {
-		int saved = errno;
+		KEEP_ERRNO;
 		setcb(bev, r ? read_run : NULL, w ? write_run : NULL, ev ? event_run : NULL, b);
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 	return bev;
 }
@@ -173,12 +173,12 @@ CTX_EXPORT void bufferevent_free(struct bufferevent *bev)
 	/* libevent clears the callbacks inside: none of ours runs after. */
 	real(bev);
 	if (ctx_should_act()) {
-		int saved = errno;
+		KEEP_ERRNO;
 		struct bew *b = (struct bew *)ptrtab_take(&bevtab, bev);
 		if (b) {
 			ctx_release(b->ctx);
 			free(b);
 		}
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 }

@@ -89,9 +89,9 @@ CTX_EXPORT struct evhttp_request *evhttp_request_new(req_cb cb, void *arg)
 		return NULL;
 	if (!cb || cb == req_run || !levent_act(LOOP_CALLER()))
 		return real(cb, arg);
-	int saved = errno;
+	KEEP_ERRNO;
 	r = calloc(1, sizeof *r);
-	errno = saved;
+	RESTORE_ERRNO;
 	if (!r)
 		return real(cb, arg);
 	struct evhttp_request *req = real(req_run, arg);
@@ -99,11 +99,11 @@ CTX_EXPORT struct evhttp_request *evhttp_request_new(req_cb cb, void *arg)
 		free(r);
 		return NULL;
 	}
-	saved = errno;
+	saved_errno_ = errno;
 	static atomic_int watched;
 	struct ptrtab_node *stale = NULL;
 	if (!atomic_exchange(&watched, 1))
-		loop_watch_fork(&reqtab);
+		ctx_fork_watch(&reqtab);
 	r->node.key = req;
 	r->cb = cb;
 	r->arg = arg;
@@ -114,11 +114,11 @@ CTX_EXPORT struct evhttp_request *evhttp_request_new(req_cb cb, void *arg)
 		if (rfree)
 			rfree(req);
 		hrq_free(r);
-		errno = saved;
+		RESTORE_ERRNO;
 		return real(cb, arg);
 	}
 	hrq_free((struct hrq *)stale);
-	errno = saved;
+	RESTORE_ERRNO;
 	return req;
 }
 
@@ -129,7 +129,7 @@ CTX_EXPORT int evhttp_make_request(struct evhttp_connection *evcon, struct evhtt
 	if (unlikely(!real))
 		return -1;
 	if (req && levent_act(LOOP_CALLER())) {
-		int saved = errno;
+		KEEP_ERRNO;
 		ctxshim_ctx_t *c = ctx_capture(), *old = c;
 		struct ptrtab_shard *s = ptrtab_shard(&reqtab, req);
 		pthread_mutex_lock(&s->lock);
@@ -140,7 +140,7 @@ CTX_EXPORT int evhttp_make_request(struct evhttp_connection *evcon, struct evhtt
 		}
 		pthread_mutex_unlock(&s->lock);
 		ctx_release(old);
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 	return real(evcon, req, type, uri);
 }
@@ -153,14 +153,14 @@ CTX_EXPORT void evhttp_request_free(struct evhttp_request *req)
 		return;
 	struct hrq *r = req && ctx_cfg.ready ? (struct hrq *)ptrtab_take(&reqtab, req) : NULL;
 	if (r) {
-		int saved = errno;
+		KEEP_ERRNO;
 		if (!freed_last) {
 			pthread_once(&freed_once, freed_init);
 			pthread_setspecific(freed_key, (void *)1);
 		}
 		hrq_free(freed_last);
 		freed_last = r;
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 	real(req);
 }

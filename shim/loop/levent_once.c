@@ -30,7 +30,7 @@ static void once_watch_fork(void)
 	static atomic_int done;
 	if (atomic_load_explicit(&done, memory_order_relaxed) || atomic_exchange(&done, 1))
 		return;
-	loop_at_fork(pending_take, pending_give, pending_give);
+	ctx_at_fork(pending_take, pending_give, pending_give);
 }
 
 static void once_unlink(struct oncew *o)
@@ -100,7 +100,7 @@ static void once_run(evutil_socket_t fd, short what, void *p)
 
 static struct oncew *once_new(struct event_base *base, event_callback_fn cb, void *arg)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	once_watch_fork();
 	struct oncew *o = spares;
 	if (o) {
@@ -121,17 +121,17 @@ static struct oncew *once_new(struct event_base *base, event_callback_fn cb, voi
 		pending.next = o;
 		busy_unlock(&pending_busy);
 	}
-	errno = saved;
+	RESTORE_ERRNO;
 	return o;
 }
 
 static void once_drop(struct oncew *o)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	once_unlink(o);
 	ctx_release(o->ctx);
 	once_free(o);
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 CTX_EXPORT int event_base_once(struct event_base *base, evutil_socket_t fd, short events,
@@ -196,9 +196,9 @@ CTX_EXPORT void event_base_free(struct event_base *base)
 		return;
 	real(base);
 	if (ctx_should_act()) {
-		int saved = errno;
+		KEEP_ERRNO;
 		drop_onces(base);
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 }
 
@@ -209,8 +209,8 @@ CTX_EXPORT void event_base_free_nofinalize(struct event_base *base)
 		return;
 	real(base);
 	if (ctx_should_act()) {
-		int saved = errno;
+		KEEP_ERRNO;
 		drop_onces(base);
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 }

@@ -79,7 +79,7 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
 
 static int slow_lookup(uintptr_t a)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	struct search s = { .addr = a };
 	/* Searched without our lock held: dl_iterate_phdr takes the loader's,
 	 * and a library constructor running under it may call a hook. */
@@ -102,7 +102,7 @@ static int slow_lookup(uintptr_t a)
 	}
 	pthread_mutex_unlock(&range_lock);
 	remember(&s.found);
-	errno = saved;
+	RESTORE_ERRNO;
 	return s.found.lib;
 }
 
@@ -119,65 +119,11 @@ int loop_internal_slow(enum loop_lib lib, uintptr_t a)
 
 /* ---- fork ---------------------------------------------------------------- */
 
-#define MAX_TABLES 8
-static struct ptrtab *tables[MAX_TABLES];
-static int ntables;
+/* range_lock must not be held by a thread that does not exist in the child. */
+static void ranges_lock(void) { pthread_mutex_lock(&range_lock); }
+static void ranges_unlock(void) { pthread_mutex_unlock(&range_lock); }
 
-struct fork_fns {
-	void (*prepare)(void), (*parent)(void), (*child)(void);
-};
-static struct fork_fns fns[MAX_TABLES];
-static int nfns;
-static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void before_fork(void)
+__attribute__((constructor)) static void watch_ranges(void)
 {
-	pthread_mutex_lock(&tables_lock);
-	for (int i = 0; i < ntables; i++)
-		ptrtab_lock_all(tables[i]);
-	for (int i = 0; i < nfns; i++)
-		if (fns[i].prepare)
-			fns[i].prepare();
-	pthread_mutex_lock(&range_lock);
-}
-
-static void after_fork(int child)
-{
-	pthread_mutex_unlock(&range_lock);
-	for (int i = nfns - 1; i >= 0; i--) {
-		void (*fn)(void) = child ? fns[i].child : fns[i].parent;
-		if (fn)
-			fn();
-	}
-	for (int i = ntables - 1; i >= 0; i--)
-		ptrtab_unlock_all(tables[i]);
-	pthread_mutex_unlock(&tables_lock);
-}
-
-static void in_parent(void) { after_fork(0); }
-static void in_child(void) { after_fork(1); }
-
-static void arm(void)
-{
-	static int armed;
-	if (!armed)
-		armed = pthread_atfork(before_fork, in_parent, in_child) == 0;
-}
-
-void loop_watch_fork(struct ptrtab *table)
-{
-	pthread_mutex_lock(&tables_lock);
-	arm();
-	if (ntables < MAX_TABLES)
-		tables[ntables++] = table;
-	pthread_mutex_unlock(&tables_lock);
-}
-
-void loop_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
-{
-	pthread_mutex_lock(&tables_lock);
-	arm();
-	if (nfns < MAX_TABLES)
-		fns[nfns++] = (struct fork_fns){ prepare, parent, child };
-	pthread_mutex_unlock(&tables_lock);
+	ctx_at_fork(ranges_lock, ranges_unlock, ranges_unlock);
 }

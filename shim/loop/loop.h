@@ -22,7 +22,7 @@
  *   4. Each hook: guard with ctx_should_act() (and !loop_internal), keep the
  *      program's callback and argument visible to the library's getters,
  *      wrap with loop_enter/loop_leave, and hold the family's tables across
- *      fork with loop_watch_fork.
+ *      fork with ctx_fork_watch (core/fork.c).
  *   5. The Makefile passes the library's pkg-config --cflags to loop/ only;
  *      tests/loop.bats and a tests/progs program prove every entry point.
  */
@@ -65,15 +65,6 @@ static inline int loop_internal(enum loop_lib lib, const void *addr)
 /* Resolve real_NAME from LIBS once (hooks_lib_sym). */
 #define LOOP_REAL(name, libs) REAL_LIB(name, libs)
 
-/* Hold TABLE's locks across fork(), so the child never inherits one held by
- * a thread that does not exist there. */
-void loop_watch_fork(struct ptrtab *table);
-
-/* The same for a family's own locks: PREPARE takes them before fork (with
- * every watched table's locks held), PARENT and CHILD let them go after.
- * CHILD runs before the tables are unlocked, so it may walk them. */
-void loop_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
-
 /* The caller's address, for loop_internal. */
 #define LOOP_CALLER() __builtin_return_address(0)
 
@@ -89,9 +80,9 @@ static inline ctxshim_ctx_t *loop_enter(ctxshim_ctx_t *h, int *entered)
 	 * sets it; the other modes may allocate a layer. */
 	if (likely(ctx_cfg.mode == CTX_COPY))
 		return ctx_attach(h);
-	int saved = errno;
+	KEEP_ERRNO;
 	ctxshim_ctx_t *token = ctx_attach(h);
-	errno = saved;
+	RESTORE_ERRNO;
 	return token;
 }
 

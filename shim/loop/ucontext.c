@@ -75,7 +75,7 @@ static void watch_fork_once(void)
 {
 	static atomic_int done;
 	if (!atomic_load_explicit(&done, memory_order_relaxed) && !atomic_exchange(&done, 1))
-		loop_watch_fork(&uctab);
+		ctx_fork_watch(&uctab);
 }
 
 /* Enter UCP from a thread whose context is SWITCHER (a capture, not
@@ -174,7 +174,7 @@ CTX_EXPORT int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
 	__typeof__(real_swapcontext) real = REAL(swapcontext);
 	if (!oucp || !ucp || !uc_act())
 		return real(oucp, ucp);
-	int saved = errno;
+	KEEP_ERRNO;
 	watch_fork_once();
 	ctx_self.in_hook++;
 	const ucontext_t *was = cur_fibre;
@@ -182,19 +182,19 @@ CTX_EXPORT int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
 	enter(ucp, me);
 	save(oucp, me, ctx_capture());
 	ctx_self.in_hook--;
-	errno = saved;
+	RESTORE_ERRNO;
 	/* Not raised across the switch: the other side runs the program. */
 	int rc = real(oucp, ucp);
 	if (rc < 0) {
 		/* No switch happened: come back to oucp as if resumed. */
-		saved = errno;
+		saved_errno_ = errno;
 		ctx_self.in_hook++;
 		cur_fibre = was;
 		ctxshim_ctx_t *now = ctx_capture();
 		enter(oucp, now);
 		ctx_release(now);
 		ctx_self.in_hook--;
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 	/* Back here means someone entered oucp: its context is in place. */
 	return rc;
@@ -205,13 +205,13 @@ CTX_EXPORT int setcontext(const ucontext_t *ucp)
 	__typeof__(real_setcontext) real = REAL(setcontext);
 	if (!ucp || !uc_act())
 		return real(ucp);
-	int saved = errno;
+	KEEP_ERRNO;
 	ctx_self.in_hook++;
 	ctxshim_ctx_t *me = ctx_capture();
 	enter(ucp, me);
 	ctx_release(me);      /* this frame never resumes: hold nothing here */
 	ctx_self.in_hook--;
-	errno = saved;
+	RESTORE_ERRNO;
 	return real(ucp);     /* returns only on failure (never, on glibc) */
 }
 
@@ -220,7 +220,7 @@ CTX_EXPORT int setcontext(const ucontext_t *ucp)
 /* The end of a coroutine: its record goes, and uc_link gets its context. */
 static void finished(const ucontext_t *self, const ucontext_t *link)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	ctx_self.in_hook++;
 	struct uce *e = (struct uce *)ptrtab_take(&uctab, self);
 	if (e)
@@ -232,7 +232,7 @@ static void finished(const ucontext_t *self, const ucontext_t *link)
 		ctx_release(me);
 	}
 	ctx_self.in_hook--;
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 /* makecontext passes its arguments as greg_t (glibc reads them so). */
@@ -303,7 +303,7 @@ CTX_EXPORT void makecontext(ucontext_t *ucp, void (*fn)(void), int argc, ...)
 		real(ucp, fn, argc, ALL);
 		return;
 	}
-	int saved = errno;
+	KEEP_ERRNO;
 	watch_fork_once();
 	struct uce *e = calloc(1, sizeof *e);
 	if (e) {
@@ -318,7 +318,7 @@ CTX_EXPORT void makecontext(ucontext_t *ucp, void (*fn)(void), int argc, ...)
 		if (stale)
 			uce_put((struct uce *)stale);
 	}
-	errno = saved;
+	RESTORE_ERRNO;
 	uarg self = (uarg)(uintptr_t)ucp, f = (uarg)(uintptr_t)fn;
 	uarg link = (uarg)(uintptr_t)ucp->uc_link;
 	switch (e ? argc : -1) {

@@ -52,7 +52,7 @@ void uvn_watch_fork(void)
 	static atomic_int done;
 	if (!atomic_load_explicit(&done, memory_order_acquire) &&
 	    !atomic_exchange(&done, 1))
-		loop_watch_fork(&uvn_tab);
+		ctx_fork_watch(&uvn_tab);
 }
 
 void uvn_free(struct uvn *n)
@@ -121,13 +121,13 @@ int uvn_bind(const void *h, enum uvn_slot slot, uvn_fn cb, uvn_fn alloc)
 	ctxshim_ctx_t *old = NULL;
 	struct uvn *n = cached(h);
 	if (!n) {
-		int saved = errno;
+		KEEP_ERRNO;
 		uvn_watch_fork();
 		unsigned gen = atomic_load_explicit(&closes, memory_order_acquire);
 		struct ptrtab_shard *s = uvn_lock(h);
 		n = find_or_make(s, h);
 		uvn_unlock(s);
-		errno = saved;
+		RESTORE_ERRNO;
 		if (!n)
 			return 0;
 		cache(h, n, gen);
@@ -141,11 +141,11 @@ int uvn_bind(const void *h, enum uvn_slot slot, uvn_fn cb, uvn_fn alloc)
 	/* A restart from the same context (a timer re-armed from its own
 	 * callback) keeps the reference it has. */
 	if (!n->ctx || !ctx_is_current(n->ctx)) {
-		int saved = errno;
+		KEEP_ERRNO;
 		old = n->ctx;
 		n->ctx = ctx_capture();
 		ctx_release(old);
-		errno = saved;
+		RESTORE_ERRNO;
 	}
 	return 1;
 }
@@ -377,7 +377,7 @@ CTX_EXPORT int uv_async_send(uv_async_t *h)
 		return UV_ENOSYS;
 	if (!uvn_act(LOOP_CALLER()))
 		return real(h);
-	int saved = errno;
+	KEEP_ERRNO;
 	/* Copy mode: a reference on the sender's map, no allocation; and the
 	 * sender still holds its map, so the release below never frees. */
 	ctxshim_ctx_t *c = ctx_capture();
@@ -389,7 +389,7 @@ CTX_EXPORT int uv_async_send(uv_async_t *h)
 	}
 	uvn_unlock(s);
 	ctx_release(c);
-	errno = saved;
+	RESTORE_ERRNO;
 	return real(h);
 }
 
@@ -397,7 +397,7 @@ CTX_EXPORT int uv_async_send(uv_async_t *h)
  * keep (a handle we never saw, closed without a callback). */
 static int bind_close(uv_handle_t *h, uv_close_cb cb)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	ctxshim_ctx_t *c = cb ? ctx_capture() : NULL, *old = NULL;
 	struct ptrtab_shard *s = uvn_lock(h);
 	struct uvn *n = (struct uvn *)ptrtab_find_locked(s, h);
@@ -414,7 +414,7 @@ static int bind_close(uv_handle_t *h, uv_close_cb cb)
 	uvn_unlock(s);
 	ctx_release(old);
 	ctx_release(c);
-	errno = saved;
+	RESTORE_ERRNO;
 	return n != NULL;
 }
 

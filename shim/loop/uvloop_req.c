@@ -11,7 +11,7 @@
 
 static int bind_req(const void *req, uvn_fn cb, uvn_fn cb2)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	struct ptrtab_node *stale = NULL;
 	struct uvn *n = calloc(1, sizeof *n);
 	if (n) {
@@ -31,7 +31,7 @@ static int bind_req(const void *req, uvn_fn cb, uvn_fn cb2)
 	/* A record still there for this address belonged to a request whose
 	 * memory the program reused without libuv finishing it: drop it. */
 	uvn_free((struct uvn *)stale);
-	errno = saved;
+	RESTORE_ERRNO;
 	return n != NULL;
 }
 
@@ -45,9 +45,9 @@ static struct uvn *req_take(const void *req)
 
 static void drop_req(const void *req)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	uvn_free(req_take(req));
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 /* Run a request's (one-shot) callback in its context and end its record. */

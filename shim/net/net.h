@@ -6,6 +6,8 @@
  *   net_read.c  the read side: request parsing, each request's context.
  *   net_http.c  the write side: following responses and outgoing requests,
  *               adding X-Request-ID / traceparent to their heads.
+ *   net_lease.c when a thread stops working for a connection: the wait
+ *               hooks and shutdown (README "Attribution rules").
  *
  * A connection's slot is found in O(1) by fd (net_slot).  Slots are
  * allocated on first use of an fd number (in chunks) and never freed, so a thread still
@@ -119,11 +121,47 @@ struct net_conn {
 	ctxshim_ctx_t *ctx;     /* in: the current request's context (NULL: base) */
 	struct net_http *h;
 	uint64_t opened_ns;     /* in: when it was accepted (net_now_ns) */
+	uint32_t heads;         /* out: request heads begun on it (net_out_bind) */
 } __attribute__((aligned(64)));
+
+/* A thread's lease (README "Attribution rules"): BASE is what the thread
+ * had before it took a connection's context; CUR the connection (or bound
+ * request) context it switched to, CONN and VER the connection and its ver
+ * then.  CUR is NULL when the thread holds no lease: the wait hooks test
+ * only that. */
+struct net_thread {
+	ctxshim_ctx_t *base;    /* (share/chain: NULL for a thread without a box) */
+	ctxshim_ctx_t *cur;     /* the connection context last switched to */
+	struct net_conn *conn;  /* ... the connection it belonged to */
+	unsigned ver;           /* ... and that connection's ver then */
+	int based;              /* base was taken */
+	int keyed;
+};
+extern __thread struct net_thread net_me CTX_TLS;
+
+/* The calling thread gives its lease back: when it still runs under the
+ * leased context, it returns to its base (net_conn.c). */
+void net_lease_end(void);
+
+/* net_lease_end for a wait hook: not from inside the shim's own work (a
+ * signal handler that waits while the thread is in a hook). */
+void net_lease_waiting(void);
+
+/* Before a call that may block waiting for events: one TLS load and a
+ * branch when the thread holds no lease. */
+static inline void net_lease_wait(void)
+{
+	if (__builtin_expect(net_me.cur != NULL, 0))
+		net_lease_waiting();
+}
+
+/* With C locked, an outbound connection about to carry a new request head:
+ * the context it is bound to becomes the thread's (net_conn.c). */
+void net_out_bind(struct net_conn *c);
 
 /* CLOCK_MONOTONIC_COARSE in ns: when connections and requests start, for
  * their age in `ctxctl PID conns` (a few ns: a vDSO read, no system call). */
-uint64_t net_now_ns(void);
+#define net_now_ns ctx_now_ns   /* the coarse clock is core's (core/clock.c) */
 
 /* FD is no longer a connection (fdtab_forget): its state is released. */
 void net_fd_closed(int fd);
@@ -235,14 +273,25 @@ int net_flush(int fd);
 void net_tls_each(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg);
 /* With C locked: BUF[0,N) the program read from C. */
 void net_rx(struct net_conn *c, const void *buf, size_t n);
+/* The two below, in one (net_http.c): TAKEN == SIZE_MAX plans, else commits. */
+size_t net_tx_tls(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at,
+		  char *line, size_t *len);
 /* Without the lock: where a line is to be added to the program's bytes
  * BUF[0,N) about to be written on C (the line in LINE, *LEN bytes, at most
  * NET_INJ_MAX), or SIZE_MAX for none. */
-size_t net_tx_plan(struct net_conn *c, const void *buf, size_t n, char *line, size_t *len);
+static inline size_t net_tx_plan(struct net_conn *c, const void *buf, size_t n, char *line,
+				 size_t *len)
+{
+	*len = 0;
+	return net_tx_tls(c, buf, n, SIZE_MAX, SIZE_MAX, line, len);
+}
 /* Without the lock, with the recursion guard up: TAKEN of the program bytes
  * BUF[0,N) went out, and when INJ_AT is not SIZE_MAX (then TAKEN == INJ_AT)
  * the LEN-byte line planned there after them. */
-void net_tx_done(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at,
-		 size_t len);
+static inline void net_tx_done(struct net_conn *c, const void *buf, size_t n, size_t taken,
+			       size_t inj_at, size_t len)
+{
+	net_tx_tls(c, buf, n, taken, inj_at, NULL, &len);
+}
 
 #endif

@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,15 +41,9 @@ struct net_cfg net_cfg;
 static struct net_conn *_Atomic chunks[FDTAB_MAX / NET_CHUNK];
 
 /* What the calling thread had before it first served a connection: new
- * connections it accepts start from this, not from another connection's. */
-struct net_thread {
-	ctxshim_ctx_t *base;
-	ctxshim_ctx_t *cur;     /* the connection context last switched to */
-	struct net_conn *conn;  /* ... the connection it belonged to */
-	unsigned ver;           /* ... and that connection's ver then */
-	int keyed;
-};
-static __thread struct net_thread net_me CTX_TLS;
+ * connections it accepts start from this, not from another connection's;
+ * a lease that ends returns the thread to it (net.h). */
+__thread struct net_thread net_me CTX_TLS;
 static pthread_key_t net_key;
 
 /* ---- settings ----------------------------------------------------------- */
@@ -81,7 +76,7 @@ static void thread_gone(void *unused)
 	(void)unused;
 	ctxshim_ctx_t *b = net_me.base;
 	net_me.base = net_me.cur = NULL;
-	net_me.keyed = 0;
+	net_me.based = net_me.keyed = 0;
 	ctx_release(b);
 }
 
@@ -106,18 +101,12 @@ void net_init(void)
 	fdtab_on_forget(FD_CONN, net_fd_closed);
 	if (net_cfg.conn || net_cfg.propagate) {
 		pthread_key_create(&net_key, thread_gone);
-		pthread_atfork(NULL, NULL, fork_child);
+		ctx_at_fork(NULL, NULL, fork_child);
 	}
 }
 
 /* ---- the table ---------------------------------------------------------- */
 
-uint64_t net_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void net_each_inbound(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg)
 {
@@ -213,13 +202,29 @@ void net_fd_closed(int fd)
 		return;
 	ctx_self.in_hook++;
 	net_lock(c);
+	/* The closing thread stops working for an inbound connection it
+	 * served: its next lines are its own again.  An outbound connection
+	 * belongs to a request that outlives it (nginx closes its upstream and
+	 * then logs the client request's access line): the lease stays. */
+	int mine = net_me.cur && atomic_load(&c->kind) == NET_IN &&
+		   (net_me.conn == c || net_me.cur == c->ctx || net_me.cur == c->base);
+	if (net_me.conn == c)
+		net_me.conn = NULL;
 	slot_clear(c);
 	net_unlock(c);
+	if (mine)
+		net_lease_end();
 	ctx_self.in_hook--;
+	ctx_defer_drain();   /* closing frees anyway: a safe point */
 }
 
 /* ---- contexts ----------------------------------------------------------- */
 
+/* Reached from read and write hooks, so perhaps from a signal handler that
+ * interrupted malloc or the core: it allocates nothing and frees nothing
+ * (what it lets go of is deferred; see ctx_defer_room below for the one
+ * exception), and leaves the thread's context alone when the handler
+ * interrupted a change of it. */
 void net_enter(struct net_conn *c)
 {
 	ctxshim_ctx_t *h = c->ctx ? c->ctx : c->base;
@@ -231,15 +236,30 @@ void net_enter(struct net_conn *c)
 		net_me.ver = atomic_load(&c->ver);
 		return;
 	}
-	if (!net_me.base || !ctx_is_current(net_me.cur)) {
+	if (ctx_interrupted())
+		return;
+	if (unlikely(ctx_defer_room() < 2)) {
+		/* 63 contexts let go of without a safe point in between (a
+		 * thread that only writes responses, never reading, accepting,
+		 * closing or setting): free them now rather than leave the
+		 * thread in a context that is no longer the connection's. */
+		ctx_defer_flush();
+		if (ctx_defer_room() < 2)
+			return;
+	}
+	if (!net_me.based || !net_me.cur || !ctx_is_current(net_me.cur)) {
 		/* Not (or no longer) in a connection's context: what the thread
 		 * has now is its own, the base for connections it accepts. */
-		ctx_release(net_me.base);
-		net_me.base = ctx_capture();
+		ctxshim_ctx_t *old = net_me.base;
+		net_me.base = ctx_capture_held();
+		net_me.based = 1;
+		if (ctx_release_later(old) < 0)
+			ctx_release(old);   /* not reached: room was checked */
 		if (!net_me.keyed && pthread_setspecific(net_key, (void *)1) == 0)
 			net_me.keyed = 1;
 	}
-	ctx_switch(h);
+	if (ctx_switch_later(h) < 0)
+		return;
 	net_me.cur = h;
 	net_me.conn = c;
 	net_me.ver = atomic_load(&c->ver);
@@ -251,11 +271,30 @@ int net_already_in(struct net_conn *c)
 	       net_me.cur && ctx_is_current(net_me.cur);
 }
 
+void net_out_bind(struct net_conn *c)
+{
+	char id[2];
+	/* A reused connection (keep-alive) carries the request current when
+	 * its head starts; when none is (the thread is between events), the
+	 * last one bound.  Its first head is always the one it was opened for. */
+	if (c->heads++ && ctx_lookup("request_id", 10, id, sizeof id) > 0 &&
+	    !(c->ctx && ctx_is_current(c->ctx))) {
+		ctxshim_ctx_t *now = ctx_capture();
+		if (now) {
+			ctx_release(c->ctx);
+			c->ctx = now;
+			atomic_fetch_add(&c->ver, 1);
+		}
+	}
+	if (c->ctx)
+		net_enter(c);
+}
+
 /* The context a connection accepted now starts from (a new reference). */
 static ctxshim_ctx_t *accept_parent(void)
 {
 	ctxshim_ctx_t *own = ctx_capture();
-	if (net_me.base && ctx_is_current(net_me.cur)) {
+	if (net_me.based && net_me.cur && ctx_is_current(net_me.cur)) {
 		ctx_release(own);
 		/* net_me.base stays ours; the caller must not release it. */
 		return NULL;
@@ -301,8 +340,16 @@ static void open_inbound(int fd, const struct sockaddr_storage *ss)
 	c->opened_ns = now;
 	atomic_fetch_add(&c->ver, 1);
 	atomic_store(&c->kind, NET_IN);
+	/* The HTTP state is made here, not on the first write, which may come
+	 * from a signal handler (no memory: the connection is not followed). */
+	if (net_cfg.http && !net_http_of(c))
+		c->rx_pass = c->tx_pass = 1;
+	/* The accepting thread works for the new connection from now on: its
+	 * own "accepted" line is that connection's. */
+	net_enter(c);
 	net_unlock(c);
 	fdtab_set(fd, FD_CONN);
+	ctx_defer_drain();   /* accepting allocates anyway: a safe point */
 }
 
 static int watched_family(int fam)
@@ -312,6 +359,7 @@ static int watched_family(int fam)
 
 static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, int four)
 {
+	ctx_waiting();   /* accept is a wait (a forked child's listener: ctl/) */
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	int r;
@@ -322,6 +370,13 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, i
 	 * used only when the caller passes none. */
 	if (addr && !len)
 		return four ? REAL(accept4)(fd, addr, len, flags) : REAL(accept)(fd, addr, len);
+	/* A blocking accept waits for the next connection: the lease on the
+	 * last one ends first (a signal handler run meanwhile is not its). */
+	if (net_me.cur && !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+		KEEP_ERRNO;
+		net_lease_end();
+		RESTORE_ERRNO;
+	}
 	int theirs = addr != NULL;
 	socklen_t cap = theirs ? *len : 0;
 	r = four ? REAL(accept4)(fd, theirs ? addr : (struct sockaddr *)&ss, theirs ? len : &sl, flags)
@@ -374,12 +429,25 @@ CTX_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
 		ctx_self.in_hook++;
 		struct net_conn *c = slot_make(fd);
+		/* Bound to the request current now (none: the thread is between
+		 * events, or not a server): its first head is that request's
+		 * even when written later from another event (net_out_bind). */
+		ctxshim_ctx_t *bound = NULL;
+		char id[2];
+		if (c && ctx_lookup("request_id", 10, id, sizeof id) > 0)
+			bound = ctx_capture();
 		if (c) {
 			net_lock(c);
 			slot_clear(c);
+			c->ctx = bound;
+			c->heads = 0;
 			atomic_store(&c->kind, NET_OUT);
+			if (!net_http_of(c))    /* as for accept: not on a write */
+				c->tx_pass = 1;
 			net_unlock(c);
 			fdtab_set(fd, FD_CONN);
+		} else {
+			ctx_release(bound);
 		}
 		ctx_self.in_hook--;
 	}

@@ -344,7 +344,9 @@ static struct net_http *following(struct net_conn *c, const struct net_call *k, 
 		return c->h;     /* a line to finish first, whatever else holds */
 	if (c->tx_pass || !(kind == NET_OUT ? net_cfg.propagate : kind == NET_IN && net_cfg.http))
 		return NULL;
-	struct net_http *h = net_http_of(c);
+	/* Made at accept or connect: a write (perhaps in a signal handler)
+	 * never allocates. */
+	struct net_http *h = c->h;
 	if (!h) {
 		c->tx_pass = 1;
 		return NULL;
@@ -436,6 +438,10 @@ ssize_t net_out(int fd, struct net_conn *c, const struct net_call *k)
 		unsigned gen = atomic_load(&c->gen);
 		struct net_http *h = following(c, k, &may_add);
 		int pend = h && h->pend_len;
+		/* A new request head on an outbound connection: the request it
+		 * is for becomes the thread's, and so its id is the one added. */
+		if (h && !pend && kind == NET_OUT && net_cfg.propagate && http_tx_idle(&h->tx))
+			net_out_bind(c);
 		pl.inj_at = NONE;
 		pl.stop_at = p.total;
 		pl.whole = 0;
@@ -569,16 +575,20 @@ ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
 	return w;
 }
 
-/* ---- TLS: plaintext written through a TLS library (net_tls.c) ----------- */
-size_t net_tx_plan(struct net_conn *c, const void *buf, size_t n, char *line, size_t *len)
+size_t net_tx_tls(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at,
+		  char *line, size_t *len)
 {
 	struct net_call k = { .how = NET_WRITE, .buf = buf, .n = n };
-	struct prog p;
+	struct prog p;     /* all N bytes: the blank line after a line added at TAKEN is seen */
 	struct plan pl;
-	int may_add = 0;   /* pl.inj_at: no line until the walk finds one */
-	pl.inj_at = NONE, pl.stop_at = n, pl.whole = 0, pl.nev = 0;
+	int may_add = 0;
+	pl.inj_at = inj_at, pl.inj_len = *len, pl.stop_at = n, pl.whole = 0, pl.nev = 0;
+	if (!prog_of(&k, &p))
+		return NONE;
+	if (taken != NONE)      /* the bytes went: commit */
+		return commit(c, atomic_load(&c->gen), &p, taken, &pl, inj_at != NONE, *len), NONE;
 	net_lock(c);
-	struct net_http *h = prog_of(&k, &p) ? following(c, &k, &may_add) : NULL;
+	struct net_http *h = following(c, &k, &may_add);
 	if (h && may_add && !h->pend_len) {     /* never pending: net_tls.c writes a line whole */
 		http_tx_copy(&pl.after, &h->tx);
 		walk(c, &pl.after, &p, p.total, &pl, 0, 0);
@@ -587,16 +597,6 @@ size_t net_tx_plan(struct net_conn *c, const void *buf, size_t n, char *line, si
 	if (pl.inj_at != NONE)
 		memcpy(line, pl.inj, *len = pl.inj_len);
 	return pl.inj_at;
-}
-
-void net_tx_done(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at, size_t len)
-{
-	struct net_call k = { .how = NET_WRITE, .buf = buf, .n = n };
-	struct prog p;     /* all N bytes: the blank line after a line added at TAKEN is seen */
-	struct plan pl;
-	pl.inj_at = inj_at, pl.inj_len = len, pl.whole = 0, pl.nev = 0;
-	if (prog_of(&k, &p))
-		commit(c, atomic_load(&c->gen), &p, taken, &pl, inj_at != NONE, len);
 }
 
 /* ---- the write hooks' entry points (io.h) -------------------------------- */

@@ -58,7 +58,9 @@ void net_apply(struct net_conn *c, struct net_req *r)
 	 * allocate, so that request goes without entries of its own. */
 	ctxshim_ctx_t *x = ctx_self.in_core ? NULL : ctx_derive(c->base, e, n);
 	size_t sz = ctx_size(x);
-	ctx_release(c->ctx);
+	/* Reached from writes: the old context's release is deferred. */
+	if (ctx_release_later(c->ctx) < 0)
+		ctx_release(c->ctx);     /* the thread's deferred list is full */
 	c->ctx = NULL;
 	h->ctx_size = 0;
 	atomic_fetch_add(&c->ver, 1);
@@ -98,7 +100,9 @@ void net_abandon(struct net_conn *c)
 	while (c->h && c->h->ring_len)
 		net_ring_pop(c);
 	if (c->ctx) {
-		ctx_release(c->ctx);
+		/* may be reached from a write: the release is deferred */
+		if (ctx_release_later(c->ctx) < 0)
+			ctx_release(c->ctx);
 		c->ctx = NULL;
 		atomic_fetch_add(&c->ver, 1);
 	}
@@ -227,13 +231,26 @@ static void on_request(struct net_conn *c, const struct http_req_fields *f)
 		net_apply(c, r);
 }
 
-/* Bytes a thread read from an inbound connection. */
-static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
+/* With C locked: stop parsing for good, and drop the last request's
+ * entries so that they are not taken for the next one's. */
+static void rx_give_up(struct net_conn *c)
+{
+	if (ctx_release_later(c->ctx) < 0)
+		ctx_release(c->ctx);
+	c->ctx = NULL;
+	atomic_fetch_add(&c->ver, 1);
+	c->rx_pass = 1;
+}
+
+/* Bytes a thread read from an inbound connection; returns the number of
+ * request heads they completed. */
+static int rx_bytes(struct net_conn *c, const char *buf, size_t n)
 {
 	struct net_http *h = net_http_of(c);
+	int reqs = 0;
 	if (!h) {
 		c->rx_pass = 1;
-		return;
+		return 0;
 	}
 	size_t off = 0;
 	while (off < n) {
@@ -241,24 +258,22 @@ static void rx_bytes(struct net_conn *c, const char *buf, size_t n)
 		off += http_rx_feed(&h->rx, buf + off, n - off, &ev);
 		if (ev == HTTP_REQ) {
 			on_request(c, &h->rx.f);
+			reqs++;
 			if (c->rx_pass)
 				break;     /* abandoned: not one more request of this read */
 		} else if (ev == HTTP_AMBIG) {
 			net_abandon(c);
 			break;
 		} else if (ev == HTTP_TOO_BIG) {
-			/* Give up on this request quietly; the previous request's
-			 * entries must not be taken for its. */
-			ctx_release(c->ctx);
-			c->ctx = NULL;
-			atomic_fetch_add(&c->ver, 1);
-			c->rx_pass = 1;
+			/* Give up on this request quietly. */
+			rx_give_up(c);
 			break;
 		} else if (ev == HTTP_PASS) {
 			c->rx_pass = 1;
 			break;
 		}
 	}
+	return reqs;
 }
 
 void net_rx(struct net_conn *c, const void *buf, size_t n)
@@ -285,17 +300,28 @@ static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_sr
 	if ((r <= 0 || !net_cfg.http || atomic_load_explicit(&c->rx_pass, memory_order_relaxed)) &&
 	    net_already_in(c))
 		return;
+	int reqs = 0;
 	ctx_self.in_hook++;
 	net_lock(c);
-	if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_IN) {
+	if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_OUT) {
+		/* The upstream's answer: the thread works for the request the
+		 * connection is bound to (net_out_bind). */
+		if (r > 0 && c->ctx)
+			net_enter(c);
+	} else if (atomic_load(&c->gen) == gen && atomic_load(&c->kind) == NET_IN) {
 		if (r > 0 && net_cfg.http && !c->rx_pass) {
 			if (flags & MSG_TRUNC)
 				c->rx_pass = 1;    /* bytes dropped unseen: the parser lost its place */
+			else if (ctx_interrupted())
+				/* A signal handler's read, while the thread was inside
+				 * the core (perhaps in malloc): a request cannot be
+				 * made now, so the stream cannot be followed further. */
+				rx_give_up(c);
 			else if (!(flags & NOT_CONSUMED)) {
 				size_t left = (size_t)r;
 				for (int i = 0; i < src.cnt && left && !c->rx_pass; i++) {
 					size_t k = src.iov[i].iov_len < left ? src.iov[i].iov_len : left;
-					rx_bytes(c, src.iov[i].iov_base, k);
+					reqs += rx_bytes(c, src.iov[i].iov_base, k);
 					left -= k;
 				}
 			}
@@ -304,16 +330,22 @@ static void after_read(struct net_conn *c, unsigned gen, ssize_t r, struct rx_sr
 	}
 	net_unlock(c);
 	ctx_self.in_hook--;
+	/* A request head read allocated its context: freeing is no worse here. */
+	if (reqs)
+		ctx_defer_drain();
 }
 
 /* The slot to work on for a read, or NULL to pass straight through. */
 static struct net_conn *inbound(int fd, unsigned *gen)
 {
 	struct net_conn *c = net_slot(fd);
-	if (!c || atomic_load_explicit(&c->kind, memory_order_relaxed) != NET_IN)
+	if (!c)
+		return NULL;
+	int kind = atomic_load_explicit(&c->kind, memory_order_relaxed);
+	if (kind != NET_IN && kind != NET_OUT)
 		return NULL;
 	*gen = atomic_load(&c->gen);
-	if (net_cfg.http)
+	if (kind == NET_IN && net_cfg.http)
 		net_prefetch(c);
 	return c;
 }

@@ -163,8 +163,21 @@ struct tls_conn *net_tls_make(const void *key, int fd, int server)
 		if (t->watched)
 			atomic_store(&t->c.kind, NET_IN);
 	} else if (server == 0 && net_cfg.propagate) {
-		/* A client: its requests get the writing thread's id; what it
-		 * reads, and the thread's context, are left alone. */
+		/* A client: its requests get the id of the request it is bound
+		 * to (net_out_bind): on a socket the shim watches, the one that
+		 * connected it; what it reads is left alone. */
+		struct net_conn *sc = fd >= 0 ? net_slot(fd) : NULL;
+		if (sc) {
+			net_lock(sc);
+			if (atomic_load(&sc->kind) == NET_OUT) {
+				t->c.ctx = ctx_ref(sc->ctx);
+				/* Its bytes are the TLS stream: never added to. */
+				sc->tx_pass = 1;
+				atomic_store(&sc->kind, NET_NONE);
+				atomic_fetch_add(&sc->ver, 1);
+			}
+			net_unlock(sc);
+		}
 		t->watched = 1;
 		atomic_store(&t->c.kind, NET_OUT);
 	}

@@ -53,6 +53,19 @@ static void scanned(struct tls_conn *t, const char *buf, size_t n, size_t taken,
 	RESTORE_ERRNO;
 }
 
+/* A new request head on a client connection: the request it is bound to
+ * becomes the thread's, so its id is the one added (as for sockets). */
+static void bind_out(struct tls_conn *t)
+{
+	ctx_self.in_hook++;
+	net_lock(&t->c);
+	struct net_http *h = net_http_of(&t->c);
+	if (h && !t->c.tx_pass && !h->pend_len && http_tx_idle(&h->tx))
+		net_out_bind(&t->c);
+	net_unlock(&t->c);
+	ctx_self.in_hook--;
+}
+
 static void stop_following(struct tls_conn *t)
 {
 	ctx_self.in_hook++;
@@ -121,6 +134,8 @@ long net_tls_out(struct tls_conn *t, const char *buf, size_t n, size_t *total,
 		}
 		/* Plan what follows: a line at INJ, or none. */
 		KEEP_ERRNO;
+		if (atomic_load(&t->c.kind) == NET_OUT && net_cfg.propagate)
+			bind_out(t);
 		size_t inj = net_tx_plan(&t->c, buf + done, n - done, line, &ll);
 		if (inj != NONE && inj <= TLS_COPY_MAX && !t->wbuf) {
 			t->wbuf = malloc(TLS_COPY_MAX + NET_INJ_MAX + TLS_SUFFIX_MAX);

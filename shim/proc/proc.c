@@ -41,7 +41,7 @@ int childenv_is_right(char *const envp[])
 char *const *childenv_make(struct childenv *ce, char *const envp[])
 {
 	const char *bag_kv = NULL, *preload_kv = NULL;
-	int saved = errno;
+	KEEP_ERRNO;
 
 	ce->mapped = NULL;
 	if (childenv_is_right(envp))
@@ -64,7 +64,7 @@ char *const *childenv_make(struct childenv *ce, char *const envp[])
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED) {
 			ce->mapped = NULL;
-			errno = saved;
+			RESTORE_ERRNO;
 			return envp;
 		}
 		ce->mapped = p;
@@ -83,17 +83,17 @@ char *const *childenv_make(struct childenv *ce, char *const envp[])
 		preload_kv = envp_preload_kv(t, pre, cur, self);
 	ssize_t r = envp_build(out, out == ce->slots ? CHILDENV_SLOTS : slots, envp, bag_kv,
 			       bag >= 0, preload_kv, ctx_cfg.carry);
-	errno = saved;
+	RESTORE_ERRNO;
 	return r >= 0 ? out : envp;
 }
 
 void childenv_done(struct childenv *ce)
 {
-	int saved = errno;
+	KEEP_ERRNO;
 	if (ce->mapped)
 		munmap(ce->mapped, ce->mapped_len);
 	ce->mapped = NULL;
-	errno = saved;
+	RESTORE_ERRNO;
 }
 
 CTX_EXPORT pid_t fork(void)
@@ -116,6 +116,19 @@ CTX_EXPORT pid_t fork(void)
 		cmap_unref(snap);
 	}
 	errno = err;
+	return pid;
+}
+
+/* glibc's fork without atfork handlers: the child is a process of its own
+ * all the same (its memory is a copy), so it must know its pid (core.h). */
+CTX_EXPORT pid_t _Fork(void)
+{
+	pid_t pid = REAL(_Fork)();
+	if (pid == 0) {
+		int err = errno;
+		ctx_pid_set();
+		errno = err;
+	}
 	return pid;
 }
 

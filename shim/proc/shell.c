@@ -78,7 +78,7 @@ CTX_EXPORT int system(const char *cmd)
 	int rc = spawn_sh(&pid, cmd, NULL, &attr);
 	posix_spawnattr_destroy(&attr);
 	if (rc == 0) {
-		while (waitpid(pid, &status, 0) < 0) {
+		while (REAL(waitpid)(pid, &status, 0) < 0) {
 			if (errno != EINTR) {
 				status = -1;
 				break;
@@ -178,7 +178,7 @@ CTX_EXPORT FILE *popen(const char *cmd, const char *mode)
 	if (!fp) {
 		int err = rc ? rc : errno;
 		if (rc == 0)
-			waitpid(p->pid, NULL, 0);
+			REAL(waitpid)(p->pid, NULL, 0);
 		REAL(close)(mine);
 		free(p);
 		errno = err;
@@ -206,7 +206,7 @@ CTX_EXPORT int pclose(FILE *fp)
 	fclose(fp);
 	pid_t r;
 	do {
-		r = waitpid(pid, &status, 0);
+		r = REAL(waitpid)(pid, &status, 0);
 	} while (r < 0 && errno == EINTR);
 	return r < 0 ? -1 : status;
 }

@@ -137,6 +137,9 @@ size_t http_tx_scan(struct http_tx *s, const char *buf, size_t n, int *ev);
  * between messages carries none). */
 void http_tx_copy(struct http_tx *d, const struct http_tx *s);
 
+/* 1 when the next byte scanned starts a new message (between messages). */
+int http_tx_idle(const struct http_tx *s);
+
 /* Account for N bytes of the outgoing stream that the scanner cannot see
  * (sent with sendfile).  Inside a body of known length they are counted;
  * anywhere else the scanner gives up.  Returns how many were accounted

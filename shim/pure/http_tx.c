@@ -26,6 +26,11 @@ void http_tx_init(struct http_tx *s, int requests, const char *idname, size_t id
 	s->st = T_START;
 }
 
+int http_tx_idle(const struct http_tx *s)
+{
+	return s->st == T_START;
+}
+
 static void tx_new_message(struct http_tx *s)
 {
 	s->crlf = s->has_id = s->has_tp = 0;

@@ -47,8 +47,9 @@ static inline int lb_ok(const struct lbuf *b)
 	return b->len <= b->cap;
 }
 
-/* Output styles. */
-enum { LF_TEXT = 0, LF_LOGFMT = 1, LF_JSON = 2 };
+/* Output styles.  LF_OTEL: one OpenTelemetry OTLP/JSON LogRecord per line
+ * (logtpl.c); its message is escaped as LF_JSON's. */
+enum { LF_TEXT = 0, LF_LOGFMT = 1, LF_JSON = 2, LF_OTEL = 3 };
 
 /* Length of the valid UTF-8 sequence at S (1-4), or 0 if S[0..N) does not
  * start with one.  *TRUNC is set when the bytes are a valid but incomplete

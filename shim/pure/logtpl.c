@@ -263,6 +263,131 @@ static size_t text_range(const struct lt_tpl *t, unsigned from, unsigned to,
 	return b.len;
 }
 
+/* ---- OpenTelemetry ----------------------------------------------------------
+ *
+ * One OTLP/JSON LogRecord per line (opentelemetry-proto's logs.proto in the
+ * OTLP/JSON mapping: 64-bit integers as decimal strings, enums as integers,
+ * ids as hex strings), with the record's Resource as an extra "resource"
+ * member, since a line stands alone.  OTLP/JSON readers ignore unknown
+ * members, so the record still parses as a LogRecord.  The body is last so
+ * that the message, escaped by the caller, closes the line. */
+
+/* A string literal, its length counted by the compiler. */
+#define PUT_LIT(b, s) lb_put(b, s, sizeof s - 1)
+
+int lt_otel_severity(int level)
+{
+	static const unsigned char sev[8] = { 21, 19, 18, 17, 13, 10, 9, 5 };
+	return sev[level & 7];
+}
+
+static int hexdigit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* N hex digits, and for ids not all zero (W3C Trace Context's invalid id). */
+static int hex_ok(const char *v, size_t vl, size_t n, int id)
+{
+	int nonzero = 0;
+	if (vl != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!hexdigit(v[i]))
+			return 0;
+		nonzero |= v[i] != '0';
+	}
+	return nonzero || !id;
+}
+
+static int key_is(const struct cmap_entry *e, const char *k, size_t kl)
+{
+	return e->klen == kl && !memcmp(e->key, k, kl);
+}
+
+/* Which of the record's own fields entry E fills: 1 traceId, 2 spanId,
+ * 3 flags; 0 when it is an attribute (also when its value is not a valid
+ * id: then it stays visible as the attribute it is). */
+static int otel_field(const struct cmap_entry *e)
+{
+	if (key_is(e, "trace_id", 8) && hex_ok(e->val, e->vlen, 32, 1))
+		return 1;
+	if (key_is(e, "span_id", 7) && hex_ok(e->val, e->vlen, 16, 1))
+		return 2;
+	if (key_is(e, "trace_flags", 11) && hex_ok(e->val, e->vlen, 2, 0))
+		return 3;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+static void put_hex_lower(struct lbuf *b, const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lb_putc(b, v[i] >= 'A' && v[i] <= 'F' ? (char)(v[i] | 0x20) : v[i]);
+}
+
+static void otel_entry(struct lbuf *b, const struct cmap_entry *e, int first)
+{
+	(void)first;   /* each_entry counts a left-out entry as written */
+	if (b->len > b->cap || otel_field(e))
+		return;
+	/* the array's previous byte says whether this is its first element */
+	if (b->p[b->len - 1] != '[')
+		lb_putc(b, ',');
+	PUT_LIT(b, "{\"key\":\"");
+	lb_put(b, e->key, e->klen);   /* keys are [A-Za-z0-9_.-]: nothing to escape */
+	PUT_LIT(b, "\",\"value\":{\"stringValue\":\"");
+	lf_json_string(b, e->val, e->vlen);
+	PUT_LIT(b, "\"}}");
+}
+
+static size_t otel_prefix(const struct lt_fields *f, char *out, size_t cap)
+{
+	static const char tail[] = "],\"body\":{\"stringValue\":\"";
+	static const char svc[] = ",\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+				  "\"value\":{\"stringValue\":\"";
+	const size_t tl = sizeof tail - 1;
+	struct lbuf b;
+	if (cap < 320)           /* the fixed members need about 260 bytes */
+		return 0;
+	lb_init(&b, out, cap);
+	PUT_LIT(&b, "{\"timeUnixNano\":\"");
+	put_num(&b, (long)(f->ms * 1000000 + f->ns));
+	PUT_LIT(&b, "\",\"severityNumber\":");
+	put_num(&b, lt_otel_severity(f->level));
+	PUT_LIT(&b, ",\"severityText\":\"");
+	put_str(&b, lf_level_name(f->level));
+	lb_putc(&b, '"');
+	static const char *const names[] = { "trace_id", "span_id", "trace_flags" };
+	for (int i = 0; i < 3; i++) {
+		const struct cmap_entry *e = find2(f->ctx, f->base, names[i], strlen(names[i]));
+		int which = e ? otel_field(e) : 0;
+		if (which == 1 || which == 2) {
+			put_str(&b, which == 1 ? ",\"traceId\":\"" : ",\"spanId\":\"");
+			put_hex_lower(&b, e->val, e->vlen);
+			lb_putc(&b, '"');
+		} else if (which == 3) {
+			PUT_LIT(&b, ",\"flags\":");
+			put_num(&b, hexval(e->val[0]) * 16 + hexval(e->val[1]));
+		}
+	}
+	lb_put(&b, svc, sizeof svc - 1);
+	size_t saved = b.len;
+	lf_json_string(&b, f->service, f->service_len);
+	if (b.len + 24 + tl > cap)   /* a service name that does not fit: empty */
+		b.len = saved;
+	PUT_LIT(&b, "\"}}]},\"attributes\":[");
+	if (b.len + tl > cap)
+		return 0;
+	each_entry(&b, f->ctx, f->base, cap - tl, otel_entry, 1);
+	lb_put(&b, tail, tl);
+	return lb_ok(&b) ? b.len : 0;
+}
+
 size_t lt_prefix(const struct lt_tpl *t, int style, const struct lt_fields *f,
 		 char *out, size_t cap)
 {
@@ -273,6 +398,8 @@ size_t lt_prefix(const struct lt_tpl *t, int style, const struct lt_fields *f,
 
 	if (style == LF_TEXT)
 		return text_range(t, 0, t->msg, f, out, cap);
+	if (style == LF_OTEL)
+		return otel_prefix(f, out, cap);
 	size_t tail = style == LF_JSON ? sizeof js_tail - 1 : sizeof lf_tail - 1;
 	if (cap < tail + 96)     /* the fixed fields need about 80 bytes */
 		return 0;
@@ -325,6 +452,12 @@ size_t lt_suffix(const struct lt_tpl *t, int style, const struct lt_fields *f,
 			return 0;
 		memcpy(out, "\"}", 2);
 		return 2;
+	}
+	if (style == LF_OTEL) {   /* the body's string, the body, the record */
+		if (cap < 3)
+			return 0;
+		memcpy(out, "\"}}", 3);
+		return 3;
 	}
 	if (style == LF_LOGFMT) {
 		if (cap < 1)

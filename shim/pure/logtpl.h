@@ -58,12 +58,14 @@ struct lt_fields {
 	size_t service_len;
 	int level;                /* 0-7 */
 	int64_t ms;               /* wall clock, ms since the epoch */
+	int32_t ns;               /* and nanoseconds within that ms (0-999999) */
 	int utc_off_min;          /* local time's offset east of UTC */
 	long pid, tid;
 	const char *caller;       /* NULL: unknown */
 };
 
-/* The prefix and suffix of a line in STYLE (LF_TEXT, LF_LOGFMT, LF_JSON),
+/* The prefix and suffix of a line in STYLE (LF_TEXT, LF_LOGFMT, LF_JSON,
+ * LF_OTEL),
  * at most CAP bytes each; return their length. */
 size_t lt_prefix(const struct lt_tpl *t, int style, const struct lt_fields *f,
 		 char *out, size_t cap);
@@ -80,5 +82,10 @@ unsigned lt_uses(const struct lt_tpl *t, int style);
 size_t lt_sd(const struct cmap *ctx, const struct cmap *base, char *out, size_t cap);
 
 #define LT_SD_ID "ctx@32473"
+
+/* OpenTelemetry's SeverityNumber for syslog LEVEL 0-7 (the logs data
+ * model's Appendix B: emerg FATAL 21, alert ERROR3 19, crit ERROR2 18,
+ * err ERROR 17, warning WARN 13, notice INFO2 10, info INFO 9, debug DEBUG 5). */
+int lt_otel_severity(int level);
 
 #endif

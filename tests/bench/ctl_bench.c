@@ -11,6 +11,7 @@
  *   ctl_bench getq [P] ctxshim_get of a present key (8 entries), the P-th
  *                      percentile of 200 batches of 10000
  *   ctl_bench fork     fork + _exit in the child + waitpid, median of 300
+ *   ctl_bench forkexit the same with exit(0) (exit handlers run) in the child
  *   ctl_bench nth K    the K-th pthread_create made by each of 200 fresh
  *                      threads (K=1: a thread's first), median
  */
@@ -90,15 +91,19 @@ int main(int argc, char **argv)
 		printf("%.0f\n", t[(int)(M * p / 100)]);
 		return 0;
 	}
-	if (!strcmp(what, "fork")) {
+	if (!strcmp(what, "fork") || !strcmp(what, "forkexit")) {
 		enum { F = 300 };
 		static double t[F];
+		int handlers = !strcmp(what, "forkexit");
 		for (int i = 0; i < F; i++) {
 			int st;
 			double t0 = now_ns();
 			pid_t pid = fork();
-			if (pid == 0)
+			if (pid == 0) {
+				if (handlers)
+					exit(0);
 				_exit(0);
+			}
 			waitpid(pid, &st, 0);
 			t[i] = now_ns() - t0;
 		}

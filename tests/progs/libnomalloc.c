@@ -1,8 +1,9 @@
 /*
  * libnomalloc.c: a test library that makes allocation in forbidden places
  * visible.  A program sets nomalloc_armed (found with dlsym) where nothing
- * may allocate, e.g. in a vforked child before exec; any malloc, calloc or
- * realloc then writes a line to stderr and exits with status 99.
+ * may allocate or free, e.g. in a vforked child before exec or in a signal
+ * handler; any malloc, calloc, realloc, aligned_alloc, posix_memalign or
+ * free of a pointer then writes a line to stderr and exits with status 99.
  */
 #include <dlfcn.h>
 #include <stddef.h>
@@ -14,6 +15,9 @@ volatile int nomalloc_armed;
 static void *(*real_malloc)(size_t);
 static void *(*real_calloc)(size_t, size_t);
 static void *(*real_realloc)(void *, size_t);
+static void (*real_free)(void *);
+static void *(*real_aligned_alloc)(size_t, size_t);
+static int (*real_posix_memalign)(void **, size_t, size_t);
 
 static void check(void)
 {
@@ -44,6 +48,9 @@ static void resolve(void)
 	real_malloc = dlsym(RTLD_NEXT, "malloc");
 	real_calloc = dlsym(RTLD_NEXT, "calloc");
 	real_realloc = dlsym(RTLD_NEXT, "realloc");
+	real_free = dlsym(RTLD_NEXT, "free");
+	real_aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
+	real_posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
 	resolving = 0;
 }
 
@@ -79,4 +86,32 @@ void *realloc(void *p, size_t n)
 	if (!real_realloc)
 		resolve();
 	return real_realloc(p, n);
+}
+
+void free(void *p)
+{
+	if (!p)
+		return;
+	if ((char *)p >= early && (char *)p < early + sizeof early)
+		return;       /* served by early_alloc, never the allocator's */
+	check();
+	if (!real_free)
+		resolve();
+	real_free(p);
+}
+
+void *aligned_alloc(size_t al, size_t n)
+{
+	check();
+	if (!real_aligned_alloc)
+		resolve();
+	return real_aligned_alloc(al, n);
+}
+
+int posix_memalign(void **out, size_t al, size_t n)
+{
+	check();
+	if (!real_posix_memalign)
+		resolve();
+	return real_posix_memalign(out, al, n);
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define CHECK(cond) EXPECT(cond)
+/* LIT occurs in BUF[0..N) */
+#define HAS(buf, n, lit) (memmem(buf, n, lit, sizeof lit - 1) != NULL)
 
 static struct cmap *with(struct cmap *m, const char *k, const char *v)
 {
@@ -110,6 +112,82 @@ static void test_styles(void)
 	       "\"message\":\"MSG\"}");
 }
 
+/* OpenTelemetry: one OTLP/JSON LogRecord, the body last. */
+#define OTEL_HEAD "{\"timeUnixNano\":\"1709210096789000123\",\"severityNumber\":9," \
+		  "\"severityText\":\"info\""
+#define OTEL_RES ",\"resource\":{\"attributes\":[{\"key\":\"service.name\"," \
+		 "\"value\":{\"stringValue\":\"api\"}}]}"
+#define OTEL_ATTR(k, v) "{\"key\":\"" k "\",\"value\":{\"stringValue\":\"" v "\"}}"
+#define OTEL_BODY "],\"body\":{\"stringValue\":\"MSG\"}}"
+
+static void otel(const struct cmap *ctx, const struct cmap *base, int level, const char *want,
+		 int line)
+{
+	struct lt_tpl t;
+	struct lt_fields f = fields(ctx);
+	char out[1024], pre[1024], suf[64];
+	f.base = base;
+	f.ns = 123;
+	f.level = level;
+	lt_compile(&t, "ignored {message}");
+	size_t p = lt_prefix(&t, LF_OTEL, &f, pre, sizeof pre);
+	size_t s = lt_suffix(&t, LF_OTEL, &f, suf, sizeof suf);
+	int n = snprintf(out, sizeof out, "%.*sMSG%.*s", (int)p, pre, (int)s, suf);
+	same(out, (size_t)n, want, line);
+	CHECK(lt_has_suffix(&t, LF_OTEL));
+	CHECK(lt_uses(&t, LF_OTEL) == LT_USES_TIME);
+}
+
+static void test_otel(void)
+{
+	struct cmap *m = with(with(NULL, "user", "j\"o\n"), "request_id", "r1");
+	otel(m, NULL, 6, OTEL_HEAD OTEL_RES ",\"attributes\":[" OTEL_ATTR("request_id", "r1") ","
+	     OTEL_ATTR("user", "j\\\"o\\n") OTEL_BODY, __LINE__);
+	otel(NULL, NULL, 6, OTEL_HEAD OTEL_RES ",\"attributes\":[" OTEL_BODY, __LINE__);
+
+	/* valid W3C ids are the record's own fields (lower case), not attributes */
+	struct cmap *tr = with(with(NULL, "user", "j\"o\n"), "request_id", "r1");
+	tr = with(tr, "trace_id", "4BF92F3577B34DA6A3CE929D0E0E4736");
+	tr = with(tr, "span_id", "00f067aa0ba902b7");
+	tr = with(tr, "trace_flags", "01");
+	otel(tr, NULL, 6, OTEL_HEAD ",\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
+	     "\"spanId\":\"00f067aa0ba902b7\",\"flags\":1" OTEL_RES ",\"attributes\":["
+	     OTEL_ATTR("request_id", "r1") "," OTEL_ATTR("user", "j\\\"o\\n") OTEL_BODY, __LINE__);
+	cmap_unref(tr);
+	/* an all-zero, short or non-hex id stays an attribute, never a wrong id */
+	struct cmap *bad = with(with(NULL, "trace_id", "00000000000000000000000000000000"),
+				"span_id", "xyz");
+	bad = with(bad, "trace_flags", "1");
+	otel(bad, NULL, 6, OTEL_HEAD OTEL_RES ",\"attributes\":["
+	     OTEL_ATTR("span_id", "xyz") "," OTEL_ATTR("trace_flags", "1") ","
+	     OTEL_ATTR("trace_id", "00000000000000000000000000000000") OTEL_BODY, __LINE__);
+	cmap_unref(bad);
+
+	/* the process-wide layer under the thread's entries */
+	struct cmap *g = with(with(NULL, "incident", "INC-42"), "request_id", "global");
+	otel(NULL, g, 6, OTEL_HEAD OTEL_RES ",\"attributes\":[" OTEL_ATTR("request_id", "global")
+	     "," OTEL_ATTR("incident", "INC-42") OTEL_BODY, __LINE__);
+	cmap_unref(g);
+	cmap_unref(m);
+
+	/* the data model's syslog mapping (Appendix B) */
+	static const int want[8] = { 21, 19, 18, 17, 13, 10, 9, 5 };
+	for (int l = 0; l < 8; l++)
+		CHECK(lt_otel_severity(l) == want[l]);
+	otel(NULL, NULL, 3, "{\"timeUnixNano\":\"1709210096789000123\",\"severityNumber\":17,"
+	     "\"severityText\":\"error\"" OTEL_RES ",\"attributes\":[" OTEL_BODY, __LINE__);
+
+	/* a service name is escaped like any JSON string */
+	struct lt_tpl t;
+	struct lt_fields f = fields(NULL);
+	char out[1024];
+	f.service = "a\"\x01\xff";
+	f.service_len = 4;
+	lt_compile(&t, "");
+	size_t n = lt_prefix(&t, LF_OTEL, &f, out, sizeof out);
+	CHECK(n > 0 && HAS(out, n, "\"stringValue\":\"a\\\"\\u0001\\ufffd\"}"));
+}
+
 /* Whatever the capacity, the output fits, and json keeps its shape. */
 static void test_limits(void)
 {
@@ -138,6 +216,16 @@ static void test_limits(void)
 		CHECK(n <= cap);
 		if (n)
 			CHECK(n >= 6 && !memcmp(out + n - 6, " msg=\"", 6));
+		n = lt_prefix(&t, LF_OTEL, &f, out, cap);
+		CHECK(n <= cap);
+		if (n) {
+			/* closes the attributes, opens the body's string */
+			static const char tail[] = "],\"body\":{\"stringValue\":\"";
+			CHECK(out[0] == '{');
+			CHECK(n >= sizeof tail - 1 &&
+			      !memcmp(out + n - (sizeof tail - 1), tail, sizeof tail - 1));
+			CHECK(!HAS(out, n, "[,") && !HAS(out, n, ",]"));
+		}
 		n = lt_sd(m, NULL, out, cap);
 		CHECK(n <= cap);
 		if (n)
@@ -191,6 +279,7 @@ int main(void)
 {
 	test_text();
 	test_styles();
+	test_otel();
 	test_limits();
 	test_base();
 	test_sd();
