@@ -198,6 +198,12 @@ void net_tls_forget(const void *key)
 	struct tls_conn *t = rec_of(ptrtab_take(&conns, key));
 	if (t) {
 		KEEP_ERRNO;
+		/* The thread working for it stops, as at a socket's close
+		 * (README "Attribution rules"): a line it writes next, before
+		 * it touches another connection, carries no request of this
+		 * one. */
+		if (net_me.conn == &t->c && net_me.cur)
+			net_lease_end();
 		ctx_self.in_hook++;
 		rec_free(t);
 		ctx_self.in_hook--;
