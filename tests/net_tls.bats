@@ -423,3 +423,21 @@ print(r.headers['X-Request-ID'])"
 	assert_line 'X-Request-ID: gcli-1'
 	assert_line hi
 }
+
+@test "nginx TLS with echo under the ASan+UBSan library: keep-alive, hostile ids, 1 MiB, slow pipelined reader, no report" {
+	ASAN_LIB=$ROOT/build/asan/libctxshim.so
+	[ -f "$ASAN_LIB" ] || fail "no $ASAN_LIB: run 'make asan'"
+	libasan=$(gcc -print-file-name=libasan.so)
+	[ -f "$libasan" ] || fail "gcc has no libasan.so"
+	SHIM="$libasan:$ASAN_LIB" start_nginx_tls CTXSHIM_HTTP_ECHO=1 \
+		ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:log_path=$W/asan" \
+		UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$W/ubsan"
+	NET_TLS=1 timeout 90 $PY "$CLIENTS" keepalive "$NGPORT" /index.html 4 20 >"$W/ka"; ka=$?
+	NET_TLS=1 timeout 60 $PY "$CLIENTS" hostile "$NGPORT" /index.html >"$W/ho"; ho=$?
+	curl -ks -m 30 -o "$W/b1" -H 'X-Request-ID: asan-big' "https://127.0.0.1:$NGPORT/big.bin"
+	timeout 100 $PY "$TLSC" pipeline "$NGPORT" /big.bin "$W/ng/html/big.bin" 3 >"$W/pl"; pl=$?
+	run bash -c "cat '$W'/asan* '$W'/ubsan* 2>/dev/null"
+	assert_output ''
+	[ "$ka" = 0 ] && [ "$ho" = 0 ] && [ "$pl" = 0 ]
+	cmp "$W/b1" "$W/ng/html/big.bin"
+}
