@@ -8,6 +8,9 @@
  *               adding X-Request-ID / traceparent to their heads.
  *   net_lease.c when a thread stops working for a connection: the wait
  *               hooks and shutdown (README "Attribution rules").
+ *   net_tls.c, net_tls_write.c, net_gnutls.c (net_tls.h)  HTTPS: TLS
+ *               connections keyed by the library's object, their plaintext
+ *               fed to the reader and writer above.
  *
  * A connection's slot is found in O(1) by fd (net_slot).  Slots are
  * allocated on first use of an fd number (in chunks) and never freed, so a thread still
