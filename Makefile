@@ -52,7 +52,8 @@ pc = $(shell pkg-config --cflags --libs $(1) 2>/dev/null)
 PROG_LIBS = $(if $(filter uv_%,$(1)),$(call pc,libuv),) \
             $(if $(filter ev_%,$(1)),$(call pc,libevent libevent_pthreads),) \
             $(if $(filter glib_%,$(1)),$(call pc,glib-2.0 gio-2.0),) \
-            $(if $(filter sdj_%,$(1)),$(call pc,libsystemd),)
+            $(if $(filter sdj_%,$(1)),$(call pc,libsystemd),) \
+            $(if $(filter tls_%,$(1)),$(call pc,libssl libcrypto),)
 
 PROGS   := $(patsubst tests/progs/%.c,$(B)/tests/%,$(filter-out tests/progs/lib%.c,$(wildcard tests/progs/*.c))) \
            $(patsubst tests/progs/%.c,$(B)/tests/%.so,$(wildcard tests/progs/lib*.c))

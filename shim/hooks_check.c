@@ -30,6 +30,8 @@
 #include <event2/event_compat.h>
 #include <event2/http.h>
 #include <glib.h>
+#include <openssl/ssl.h>
+#include <gnutls/gnutls.h>
 #define SD_JOURNAL_SUPPRESS_LOCATION /* the functions, not the macros */
 #include <systemd/sd-journal.h>
 

@@ -16,8 +16,10 @@
         stopped answering.
 """
 import http.client
+import os
 import re
 import socket
+import ssl
 import sys
 import threading
 import uuid
@@ -25,11 +27,19 @@ import uuid
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
+def connection(port):
+    """HTTP, or HTTPS without verification when NET_TLS is set (net_tls.bats)."""
+    if os.environ.get("NET_TLS"):
+        return http.client.HTTPSConnection("127.0.0.1", port, timeout=10,
+                                           context=ssl._create_unverified_context())
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+
 def keepalive(port, path, clients, requests):
     errors, lines, lock = [], [], threading.Lock()
 
     def client(c):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn = connection(port)
         for r in range(requests):
             rid = "c%d-r%d-%s" % (c, r, uuid.uuid4().hex[:8]) if r % 2 else None
             tag = rid or "none-c%d-r%d-%s" % (c, r, uuid.uuid4().hex[:8])
@@ -74,6 +84,8 @@ HOSTILE = [
 
 def head_of(port, raw):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if os.environ.get("NET_TLS"):
+        s = ssl._create_unverified_context().wrap_socket(s)
     s.sendall(raw)
     data = b""
     while b"\r\n\r\n" not in data:

@@ -158,6 +158,7 @@ void ctl_conns_answer(struct jbuf *b)
 	if (net_cfg.conn) {
 		/* Room taken before any slot is locked (no allocation there). */
 		net_each_inbound(count_one, &count);
+		net_tls_each(count_one, &count);
 		g.cap = count + 16;
 		g.v = malloc(g.cap * sizeof *g.v);
 		if (!g.v) {
@@ -165,6 +166,7 @@ void ctl_conns_answer(struct jbuf *b)
 			return;
 		}
 		net_each_inbound(gather_one, &g);
+		net_tls_each(gather_one, &g);      /* HTTPS (net_tls.c) */
 	}
 	uint64_t now = net_now_ns();
 	jb_lit(b, "{\"ok\":true");

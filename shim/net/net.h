@@ -8,6 +8,9 @@
  *               adding X-Request-ID / traceparent to their heads.
  *   net_lease.c when a thread stops working for a connection: the wait
  *               hooks and shutdown (README "Attribution rules").
+ *   net_tls.c, net_tls_write.c, net_gnutls.c (net_tls.h)  HTTPS: TLS
+ *               connections keyed by the library's object, their plaintext
+ *               fed to the reader and writer above.
  *
  * A connection's slot is found in O(1) by fd (net_slot).  Slots are
  * allocated on first use of an fd number (in chunks) and never freed, so a thread still
@@ -263,5 +266,35 @@ ssize_t net_out(int fd, struct net_conn *c, const struct net_call *call);
 /* Finish any added line the kernel took only in part: 0, or -1 with errno
  * when it could not be (the caller must then not write program bytes). */
 int net_flush(int fd);
+
+/* TLS (net_tls.c): a connection whose plaintext the program reads and writes
+ * through a TLS library, keyed by the library's object, not by an fd.  Its
+ * struct net_conn is one of its own, outside the fd table; these feed it to
+ * the same reader and writer as a socket's. */
+/* Like net_each_inbound, for the TLS server connections (FD: the socket
+ * under the SSL, or -1). */
+void net_tls_each(void (*fn)(int fd, struct net_conn *c, void *arg), void *arg);
+/* With C locked: BUF[0,N) the program read from C. */
+void net_rx(struct net_conn *c, const void *buf, size_t n);
+/* The two below, in one (net_http.c): TAKEN == SIZE_MAX plans, else commits. */
+size_t net_tx_tls(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at,
+		  char *line, size_t *len);
+/* Without the lock: where a line is to be added to the program's bytes
+ * BUF[0,N) about to be written on C (the line in LINE, *LEN bytes, at most
+ * NET_INJ_MAX), or SIZE_MAX for none. */
+static inline size_t net_tx_plan(struct net_conn *c, const void *buf, size_t n, char *line,
+				 size_t *len)
+{
+	*len = 0;
+	return net_tx_tls(c, buf, n, SIZE_MAX, SIZE_MAX, line, len);
+}
+/* Without the lock, with the recursion guard up: TAKEN of the program bytes
+ * BUF[0,N) went out, and when INJ_AT is not SIZE_MAX (then TAKEN == INJ_AT)
+ * the LEN-byte line planned there after them. */
+static inline void net_tx_done(struct net_conn *c, const void *buf, size_t n, size_t taken,
+			       size_t inj_at, size_t len)
+{
+	net_tx_tls(c, buf, n, taken, inj_at, NULL, &len);
+}
 
 #endif

@@ -575,6 +575,30 @@ ssize_t net_sendfile(int out, int in, void *off, size_t n, int wide)
 	return w;
 }
 
+size_t net_tx_tls(struct net_conn *c, const void *buf, size_t n, size_t taken, size_t inj_at,
+		  char *line, size_t *len)
+{
+	struct net_call k = { .how = NET_WRITE, .buf = buf, .n = n };
+	struct prog p;     /* all N bytes: the blank line after a line added at TAKEN is seen */
+	struct plan pl;
+	int may_add = 0;
+	pl.inj_at = inj_at, pl.inj_len = *len, pl.stop_at = n, pl.whole = 0, pl.nev = 0;
+	if (!prog_of(&k, &p))
+		return NONE;
+	if (taken != NONE)      /* the bytes went: commit */
+		return commit(c, atomic_load(&c->gen), &p, taken, &pl, inj_at != NONE, *len), NONE;
+	net_lock(c);
+	struct net_http *h = following(c, &k, &may_add);
+	if (h && may_add && !h->pend_len) {     /* never pending: net_tls.c writes a line whole */
+		http_tx_copy(&pl.after, &h->tx);
+		walk(c, &pl.after, &p, p.total, &pl, 0, 0);
+	}
+	net_unlock(c);
+	if (pl.inj_at != NONE)
+		memcpy(line, pl.inj, *len = pl.inj_len);
+	return pl.inj_at;
+}
+
 /* ---- the write hooks' entry points (io.h) -------------------------------- */
 
 ssize_t net_write(int fd, const void *buf, size_t n)

@@ -276,6 +276,12 @@ static int rx_bytes(struct net_conn *c, const char *buf, size_t n)
 	return reqs;
 }
 
+void net_rx(struct net_conn *c, const void *buf, size_t n)
+{
+	if (n && net_cfg.http && !c->rx_pass && atomic_load(&c->kind) == NET_IN)
+		rx_bytes(c, buf, n);
+}
+
 /* Bytes only looked at (MSG_PEEK) or not stored (MSG_TRUNC) are not the
  * stream the program consumes. */
 #define NOT_CONSUMED (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)
