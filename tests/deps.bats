@@ -144,7 +144,7 @@ args install -y -qq --no-install-recommends somepkg"
 # as one there (English words, identifiers, strings); everything else they
 # name must be in deps' list or in Debian's essential set.
 NOT_RUN="GET HEAD ab as dh file init m4 opt pc route size ss top uptime view w
-watch write apt-get policy-rc.d systemctl pkill killall POST ex zip free passwd systemd shutdown"
+watch write apt-get policy-rc.d systemctl pkill killall POST ex zip free passwd systemd shutdown col"
 
 # The Debian package that holds /usr/bin/W (or sbin, or an alternative).
 owner() {
