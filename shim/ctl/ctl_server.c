@@ -460,7 +460,15 @@ static void stop_listener(void)
 	struct timespec until = { (time_t)(until_ns / 1000000000u), (long)(until_ns % 1000000000u) };
 	/* Its poll() wakes when the listening socket is shut down; the fd is
 	 * touched only under fd_lock, while it is certainly ours. */
-	if (pthread_mutex_clocklock(&fd_lock, CLOCK_MONOTONIC, &until) == 0) {
+	/* A try-lock loop on the raw clock rather than a timed lock: nothing
+	 * here may wait on a clock another preload fakes, and every thread
+	 * checker knows trylock. */
+	int locked;
+	while (!(locked = pthread_mutex_trylock(&fd_lock) == 0) && ctl_raw_now_ns() < until_ns) {
+		struct timespec ms = { 0, 1000000 };
+		syscall(SYS_nanosleep, &ms, NULL);
+	}
+	if (locked) {
 		if (ctl_ep_fd_ok(&ep))
 			REAL(shutdown)(ep.fd, SHUT_RDWR);
 		pthread_mutex_unlock(&fd_lock);
