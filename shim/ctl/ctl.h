@@ -174,7 +174,11 @@ void ctl_answer_error(struct jbuf *out, const char *msg);
 
 /* The calling thread's tid, cached (a system call only the first time). */
 pid_t ctl_tid(void);
-#define ctl_now_ns ctx_now_ns   /* the coarse clock is core's (core/clock.c) */
+#define ctl_now_ns ctx_now_ns
+/* Bounded waits for the exit path, on the system call's clock (ctl_alone.c):
+ * 1 when M was locked before UNTIL_NS; a join given up at UNTIL_NS. */
+int ctl_lock_until(pthread_mutex_t *m, uint64_t until_ns);
+void ctl_join_until(pthread_t th, uint64_t until_ns);   /* the coarse clock is core's (core/clock.c) */
 /* CLOCK_MONOTONIC in ns, by the system call itself: for the deadlines of
  * the exit path. */
 uint64_t ctl_raw_now_ns(void);

@@ -88,3 +88,35 @@ void ctl_end_like_main(long code)
 	for (;;)
 		syscall(SYS_exit, (int)((code >> 8) & 0xff));
 }
+
+/* ---- bounded waits on the exit path ----------------------------------------
+ * Deadlines are read from the system call's clock (ctl_raw_now_ns): another
+ * preload that fakes the time (libfaketime) would give up at once, or
+ * never.  And only calls every thread checker knows (trylock, timedjoin). */
+
+int ctl_lock_until(pthread_mutex_t *m, uint64_t until_ns)
+{
+	while (pthread_mutex_trylock(m) != 0) {
+		if (ctl_raw_now_ns() >= until_ns)
+			return 0;
+		struct timespec ms = { 0, 1000000 };
+		syscall(SYS_nanosleep, &ms, NULL);
+	}
+	return 1;
+}
+
+void ctl_join_until(pthread_t th, uint64_t until_ns)
+{
+	/* pthread_timedjoin_np counts on the real-time clock: the same time
+	 * left, from the system call. */
+	struct timespec rt;
+	uint64_t now = ctl_raw_now_ns(), left = until_ns > now ? until_ns - now : 0;
+	syscall(SYS_clock_gettime, CLOCK_REALTIME, &rt);
+	rt.tv_sec += (time_t)(left / 1000000000u);
+	rt.tv_nsec += (long)(left % 1000000000u);
+	if (rt.tv_nsec >= 1000000000) {
+		rt.tv_sec++;
+		rt.tv_nsec -= 1000000000;
+	}
+	pthread_timedjoin_np(th, NULL, &rt);
+}

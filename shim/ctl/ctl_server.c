@@ -457,23 +457,14 @@ static void stop_listener(void)
 	if (pthread_equal(pthread_self(), listener_th))
 		return;     /* exit() on the listener's own thread (it left alone) */
 	uint64_t until_ns = ctl_raw_now_ns() + (uint64_t)JOIN_MS * 1000000u;
-	struct timespec until = { (time_t)(until_ns / 1000000000u), (long)(until_ns % 1000000000u) };
 	/* Its poll() wakes when the listening socket is shut down; the fd is
 	 * touched only under fd_lock, while it is certainly ours. */
-	/* A try-lock loop on the raw clock rather than a timed lock: nothing
-	 * here may wait on a clock another preload fakes, and every thread
-	 * checker knows trylock. */
-	int locked;
-	while (!(locked = pthread_mutex_trylock(&fd_lock) == 0) && ctl_raw_now_ns() < until_ns) {
-		struct timespec ms = { 0, 1000000 };
-		syscall(SYS_nanosleep, &ms, NULL);
-	}
-	if (locked) {
+	if (ctl_lock_until(&fd_lock, until_ns)) {
 		if (ctl_ep_fd_ok(&ep))
 			REAL(shutdown)(ep.fd, SHUT_RDWR);
 		pthread_mutex_unlock(&fd_lock);
 	}
-	pthread_clockjoin_np(listener_th, NULL, CLOCK_MONOTONIC, &until);
+	ctl_join_until(listener_th, until_ns);
 }
 
 /* The thread that made the listener: UP, unless the process sealed itself

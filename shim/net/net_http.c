@@ -409,52 +409,123 @@ static void commit(struct net_conn *c, unsigned gen, const struct prog *p, size_
 	net_unlock(c);
 }
 
+/* The connection's output is not followed and the thread already is in
+ * its context: the program's call and a few loads.  1 when it was made (its
+ * result in *R), 0 when net_out must plan. */
+static int out_unfollowed(int fd, struct net_conn *c, const struct net_call *k, ssize_t *r)
+{
+	int kind = atomic_load_explicit(&c->kind, memory_order_relaxed);
+	if (kind != NET_IN ||
+	    (net_cfg.http && !atomic_load_explicit(&c->tx_pass, memory_order_relaxed)) ||
+	    !net_already_in(c))
+		return 0;
+	int pend = 0;
+	if (net_cfg.http) {     /* without HTTP there is never a line to finish */
+		net_lock(c);
+		pend = c->h && c->h->pend_len;
+		net_unlock(c);
+	}
+	if (!pend) {
+		*r = orig(fd, k);
+		return 1;
+	}
+	if (net_flush(fd) < 0) {
+		*r = -1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Under the connection's lock: where the line goes in P (PL), the
+ * connection's generation (*GEN), and whether a line of ours is still owed
+ * (the return value). */
+static int out_plan(struct net_conn *c, const struct net_call *k, const struct prog *p,
+		    struct plan *pl, unsigned *gen)
+{
+	int may_add;
+	ctx_self.in_hook++;
+	net_lock(c);
+	*gen = atomic_load(&c->gen);
+	struct net_http *h = following(c, k, &may_add);
+	int pend = h && h->pend_len;
+	pl->inj_at = NONE;
+	pl->stop_at = p->total;
+	pl->whole = 0;
+	pl->nev = 0;
+	if (h && may_add && !pend) {
+		http_tx_copy(&pl->after, &h->tx);
+		pl->whole = 1;
+		walk(c, &pl->after, p, p->total, pl, 0, 0);
+	}
+	net_unlock(c);
+	ctx_self.in_hook--;
+	return pend;
+}
+
+/* The bytes before the blank line, the line, the rest of the head and what
+ * follows it up to the next head end, in one sendmsg; the program is told
+ * how many of its own bytes went.  *AGAIN: only our line went out (the
+ * program must not see a zero-byte write: net_out goes on). */
+static ssize_t out_with_line(int fd, struct net_conn *c, const struct net_call *k,
+			     const struct prog *p, struct plan *pl, unsigned gen, int *again)
+{
+	struct iovec v[NET_IOV_MAX + 1];
+	int nv = 0;
+	size_t a = add_range(v, &nv, NET_IOV_MAX, p, 0, pl->inj_at);
+	int added = a == pl->inj_at;
+	size_t b = a;
+	if (added) {
+		v[nv].iov_base = pl->inj;
+		v[nv].iov_len = pl->inj_len;
+		nv++;
+		b = add_range(v, &nv, NET_IOV_MAX + 1, p, pl->inj_at, pl->stop_at);
+	}
+	struct msghdr m;
+	memset(&m, 0, sizeof m);
+	m.msg_iov = v;
+	m.msg_iovlen = (size_t)nv;
+	if (k->how == NET_SENDTO) {
+		m.msg_name = (void *)k->addr;
+		m.msg_namelen = k->alen;
+	} else if (k->how == NET_SENDMSG) {
+		m.msg_name = k->msg->msg_name;
+		m.msg_namelen = k->msg->msg_namelen;
+	}
+	ssize_t w = REAL(sendmsg)(fd, &m, k->flags);
+	if (w < 0)
+		return -1;
+	int err = errno;
+	size_t uw = (size_t)w, taken, line_sent = 0;
+	if (!added || uw <= pl->inj_at) {
+		taken = uw < b ? uw : b;
+		added = 0;
+	} else if (uw < pl->inj_at + pl->inj_len) {
+		taken = pl->inj_at;
+		line_sent = uw - pl->inj_at;
+	} else {
+		taken = uw - pl->inj_len;
+		line_sent = pl->inj_len;
+	}
+	ctx_self.in_hook++;
+	commit(c, gen, p, taken, pl, added, line_sent);
+	ctx_self.in_hook--;
+	errno = err;
+	*again = taken == 0 && p->total > 0;
+	return (ssize_t)taken;
+}
+
 ssize_t net_out(int fd, struct net_conn *c, const struct net_call *k)
 {
 	struct prog p;
 	struct plan pl;
-	int kind = atomic_load_explicit(&c->kind, memory_order_relaxed);
-	/* A connection whose output is not followed, its thread already in its
-	 * context: the program's call and a few loads. */
-	if (kind == NET_IN && (!net_cfg.http || atomic_load_explicit(&c->tx_pass, memory_order_relaxed)) &&
-	    net_already_in(c)) {
-		int pend = 0;
-		if (net_cfg.http) {     /* without HTTP there is never a line to finish */
-			net_lock(c);
-			pend = c->h && c->h->pend_len;
-			net_unlock(c);
-		}
-		if (!pend)
-			return orig(fd, k);
-		if (net_flush(fd) < 0)
-			return -1;
-	}
+	ssize_t r;
+	if (out_unfollowed(fd, c, k, &r))
+		return r;
 	if (!prog_of(k, &p))
 		return orig(fd, k);
 	for (;;) {
-		int may_add, err;
-		ctx_self.in_hook++;
-		net_lock(c);
-		unsigned gen = atomic_load(&c->gen);
-		struct net_http *h = following(c, k, &may_add);
-		int pend = h && h->pend_len;
-		/* A new request head on an outbound connection: the request it
-		 * is for becomes the thread's, and so its id is the one added. */
-		if (h && !pend && kind == NET_OUT && net_cfg.propagate && http_tx_idle(&h->tx))
-			net_out_bind(c);
-		pl.inj_at = NONE;
-		pl.stop_at = p.total;
-		pl.whole = 0;
-		pl.nev = 0;
-		if (h && may_add && !pend) {
-			http_tx_copy(&pl.after, &h->tx);
-			pl.whole = 1;
-			walk(c, &pl.after, &p, p.total, &pl, 0, 0);
-		}
-		net_unlock(c);
-		ctx_self.in_hook--;
-
-		if (pend) {
+		unsigned gen;
+		if (out_plan(c, k, &p, &pl, &gen)) {
 			/* Our line first; then plan again from where it left. */
 			if (flush_pending(fd, c, gen, k->flags) < 0)
 				return -1;
@@ -462,62 +533,17 @@ ssize_t net_out(int fd, struct net_conn *c, const struct net_call *k)
 		}
 		if (pl.inj_at == NONE) {
 			ssize_t w = orig(fd, k);
-			err = errno;
+			int err = errno;
 			ctx_self.in_hook++;
 			commit(c, gen, &p, w > 0 ? (size_t)w : 0, &pl, 0, 0);
 			ctx_self.in_hook--;
 			errno = err;
 			return w;
 		}
-
-		/* The bytes before the blank line, the line, the rest of the head
-		 * and what follows it up to the next head end. */
-		struct iovec v[NET_IOV_MAX + 1];
-		int nv = 0;
-		size_t a = add_range(v, &nv, NET_IOV_MAX, &p, 0, pl.inj_at);
-		int added = a == pl.inj_at;
-		size_t b = a;
-		if (added) {
-			v[nv].iov_base = pl.inj;
-			v[nv].iov_len = pl.inj_len;
-			nv++;
-			b = add_range(v, &nv, NET_IOV_MAX + 1, &p, pl.inj_at, pl.stop_at);
-		}
-		struct msghdr m;
-		memset(&m, 0, sizeof m);
-		m.msg_iov = v;
-		m.msg_iovlen = (size_t)nv;
-		if (k->how == NET_SENDTO) {
-			m.msg_name = (void *)k->addr;
-			m.msg_namelen = k->alen;
-		} else if (k->how == NET_SENDMSG) {
-			m.msg_name = k->msg->msg_name;
-			m.msg_namelen = k->msg->msg_namelen;
-		}
-		ssize_t w = REAL(sendmsg)(fd, &m, k->flags);
-		if (w < 0)
-			return -1;
-		err = errno;
-		size_t uw = (size_t)w, taken, line_sent = 0;
-		if (!added || uw <= pl.inj_at) {
-			taken = uw < b ? uw : b;
-			added = 0;
-		} else if (uw < pl.inj_at + pl.inj_len) {
-			taken = pl.inj_at;
-			line_sent = uw - pl.inj_at;
-		} else {
-			taken = uw - pl.inj_len;
-			line_sent = pl.inj_len;
-		}
-		ctx_self.in_hook++;
-		commit(c, gen, &p, taken, &pl, added, line_sent);
-		ctx_self.in_hook--;
-		errno = err;
-		/* Only our line went out: the program must not see a zero-byte
-		 * write, so go on (the rest of the line first). */
-		if (taken == 0 && p.total > 0)
-			continue;
-		return (ssize_t)taken;
+		int again;
+		r = out_with_line(fd, c, k, &p, &pl, gen, &again);
+		if (r < 0 || !again)
+			return r;
 	}
 }
 
@@ -598,53 +624,3 @@ size_t net_tx_tls(struct net_conn *c, const void *buf, size_t n, size_t taken, s
 		memcpy(line, pl.inj, *len = pl.inj_len);
 	return pl.inj_at;
 }
-
-/* ---- the write hooks' entry points (io.h) -------------------------------- */
-
-ssize_t net_write(int fd, const void *buf, size_t n)
-{
-	struct net_conn *c = net_slot(fd);
-	if (!c)
-		return REAL(write)(fd, buf, n);
-	struct net_call k = { .how = NET_WRITE, .buf = buf, .n = n };
-	return net_out(fd, c, &k);
-}
-
-ssize_t net_writev(int fd, const struct iovec *iov, int cnt)
-{
-	struct net_conn *c = net_slot(fd);
-	if (!c)
-		return REAL(writev)(fd, iov, cnt);
-	struct net_call k = { .how = NET_WRITEV, .iov = iov, .cnt = cnt };
-	return net_out(fd, c, &k);
-}
-
-ssize_t net_send(int fd, const void *buf, size_t n, int flags)
-{
-	struct net_conn *c = net_slot(fd);
-	if (!c)
-		return REAL(send)(fd, buf, n, flags);
-	struct net_call k = { .how = NET_SEND, .buf = buf, .n = n, .flags = flags };
-	return net_out(fd, c, &k);
-}
-
-ssize_t net_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
-		   socklen_t al)
-{
-	struct net_conn *c = net_slot(fd);
-	if (!c)
-		return REAL(sendto)(fd, buf, n, flags, a, al);
-	struct net_call k = { .how = NET_SENDTO, .buf = buf, .n = n, .flags = flags,
-			      .addr = a, .alen = al };
-	return net_out(fd, c, &k);
-}
-
-ssize_t net_sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-	struct net_conn *c = net_slot(fd);
-	if (!c)
-		return REAL(sendmsg)(fd, msg, flags);
-	struct net_call k = { .how = NET_SENDMSG, .msg = msg, .flags = flags };
-	return net_out(fd, c, &k);
-}
-
