@@ -448,6 +448,11 @@ static int out_plan(struct net_conn *c, const struct net_call *k, const struct p
 	*gen = atomic_load(&c->gen);
 	struct net_http *h = following(c, k, &may_add);
 	int pend = h && h->pend_len;
+	/* A new request head on an outbound connection: the request it is for
+	 * becomes the thread's, and so its id is the one added. */
+	if (h && !pend && atomic_load_explicit(&c->kind, memory_order_relaxed) == NET_OUT &&
+	    net_cfg.propagate && http_tx_idle(&h->tx))
+		net_out_bind(c);
 	pl->inj_at = NONE;
 	pl->stop_at = p->total;
 	pl->whole = 0;
