@@ -17,6 +17,8 @@ injournal() {
 	timeout 60 unshare -m /bin/sh -c '
 		d=$1 jd=$2; shift 2
 		mount --make-rprivate / || exit 97
+		# journald needs the cgroup file system (a bare chroot lacks it)
+		mountpoint -q /sys/fs/cgroup || mount -t cgroup2 cgroup2 /sys/fs/cgroup || exit 97
 		mkdir -p /run/systemd /run/log
 		mount -t tmpfs tmpfs /run/systemd && mount -t tmpfs tmpfs /run/log || exit 97
 		[ ! -d /var/log/journal ] || mount -t tmpfs tmpfs /var/log/journal || exit 97
